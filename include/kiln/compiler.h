@@ -1,0 +1,60 @@
+// Ahead-of-time compilation: model file -> artifact (.kiln).
+//
+//   kiln::CompileOptions opts;
+//   opts.batch = 8; opts.seq = 128;
+//   kiln::CompileReport report = kiln::compile_file("model.onnx", "model.kiln", opts);
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct CompileOptions {
+  // Values for the symbolic dims of the model inputs. Axis 0 of every input is the batch dim and
+  // axis 1 the sequence dim: a symbolic dim there takes `batch` / `seq`. Any other symbolic dim needs
+  // an entry in `dims` (keyed by the ONNX dim_param). 0 means "not given".
+  int64_t batch = 0;
+  int64_t seq = 0;
+  std::map<std::string, int64_t> dims;
+};
+
+struct CompileReport {
+  size_t source_nodes = 0;      // nodes in the imported graph
+  size_t folded_nodes = 0;      // nodes evaluated at compile time (shape chains, constant math)
+  size_t removed_nodes = 0;     // dead or no-op nodes removed (Identity, Dropout, unused)
+  size_t steps = 0;             // steps in the compiled plan
+  size_t weight_bytes = 0;
+  size_t arena_bytes = 0;       // planned activation memory
+  size_t artifact_bytes = 0;
+  double seconds = 0;           // wall time of import + passes + write
+};
+
+// Compiles the ONNX model at `model_path` and writes the artifact to `artifact_path` (written to a
+// temporary file and renamed, so a failed compile never leaves a partial artifact).
+// Throws kiln::Error on any problem (unsupported ops are all listed at once).
+CompileReport compile_file(const std::string& model_path, const std::string& artifact_path,
+                           const CompileOptions& options);
+
+// Operator support of a model, before compiling.
+struct OpSupport {
+  std::string op;                 // "MatMul", or "domain::Op" for non-default domains
+  size_t count = 0;
+  bool supported = false;
+  std::vector<std::string> nodes; // node names (all of them)
+};
+struct AnalysisReport {
+  std::string producer;           // e.g. "pytorch 1.13.1"
+  int64_t opset = 0;
+  std::vector<OpSupport> ops;     // sorted by op name
+  std::vector<std::string> inputs;   // "input_ids: i64[batch,sequence]"
+  std::vector<std::string> outputs;
+  size_t initializers = 0;
+  size_t parameter_count = 0;
+  bool all_supported() const;
+};
+AnalysisReport analyze_file(const std::string& model_path);
+
+}  // namespace kiln

@@ -1,0 +1,72 @@
+// The .kiln artifact: one file holding everything needed to run a compiled model.
+//
+// Layout (all integers little-endian; every section starts at a 64-byte aligned offset):
+//   [0, 64)    header
+//                0  char[8]  magic "KILNART\0"
+//                8  u32      format version (kArtifactFormatVersion)
+//               12  u32      section count
+//               16  char[32] compiler version, NUL-padded ("kiln 0.1.0")
+//               48  u64      total file size in bytes
+//               56  u32      CRC-32 of the section table
+//               60  u32      CRC-32 of header bytes [0, 60)
+//   [64, ...)  section table: count x 32 bytes {char[8] name, u64 offset, u64 size, u32 crc32, u32 0}
+//   sections:  "META"    JSON: inputs/outputs, options, source model, sizes, versions
+//              "PLAN"    JSON: tensors (name, dtype, dims, kind, offset) and the step list
+//              "WEIGHTS" constant tensors at 64-byte aligned offsets, used in place after mmap
+//
+// The writer is deterministic: the same graph and options give byte-identical files (JSON objects
+// have sorted keys, no timestamps, no absolute paths).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "planner/plan.h"
+
+namespace kiln::artifact {
+
+constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'A', 'R', 'T', '\0'};
+constexpr size_t kHeaderBytes = 64;
+constexpr size_t kSectionEntryBytes = 32;
+
+// Serialises and writes atomically. Returns the file size.
+size_t write_artifact(const std::string& path, const nlohmann::json& meta, const planner::Plan& plan,
+                      const std::string& weights);
+
+// A verified, memory-mapped artifact. Construction checks magic, version, sizes and every section's
+// checksum, and throws kiln::Error saying which check failed and where.
+class MappedArtifact {
+ public:
+  explicit MappedArtifact(const std::string& path);
+  ~MappedArtifact();
+  MappedArtifact(const MappedArtifact&) = delete;
+  MappedArtifact& operator=(const MappedArtifact&) = delete;
+
+  const nlohmann::json& meta() const { return meta_; }
+  const planner::Plan& plan() const { return plan_; }
+  // Start of the WEIGHTS section (64-byte aligned, read-only).
+  const uint8_t* weights() const { return weights_; }
+  uint64_t weights_size() const { return weights_size_; }
+  uint64_t file_size() const { return size_; }
+  uint32_t format_version() const { return version_; }
+  const std::string& compiler_version() const { return compiler_; }
+
+ private:
+  std::string path_;
+  void* map_ = nullptr;
+  uint64_t size_ = 0;
+  uint32_t version_ = 0;
+  std::string compiler_;
+  nlohmann::json meta_;
+  planner::Plan plan_;
+  const uint8_t* weights_ = nullptr;
+  uint64_t weights_size_ = 0;
+};
+
+// Plan <-> JSON (exposed for tests).
+nlohmann::json plan_to_json(const planner::Plan& plan);
+planner::Plan plan_from_json(const nlohmann::json& j);
+
+}  // namespace kiln::artifact

@@ -1,0 +1,83 @@
+#include <cstdio>
+#include <map>
+
+#include "artifact/artifact.h"
+#include "cli/commands.h"
+#include "kernels/kernel.h"
+#include "kiln/error.h"
+
+namespace kiln::cli {
+
+Command add_inspect(CLI::App& app) {
+  auto* cmd = app.add_subcommand("inspect", "Show what a .kiln artifact holds");
+  struct Args {
+    std::string artifact;
+    bool json = false, steps = false;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("artifact", args->artifact, "Compiled .kiln file")->required();
+  cmd->add_flag("--json", args->json, "Print the artifact's metadata as JSON");
+  cmd->add_flag("--steps", args->steps, "List every step with its kernel and shapes");
+  return [args]() {
+    artifact::MappedArtifact art(args->artifact);
+    const nlohmann::json& m = art.meta();
+    const planner::Plan& plan = art.plan();
+    if (args->json) {
+      nlohmann::json j = m;
+      j["file_bytes"] = art.file_size();
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
+    std::printf("artifact:  %s (%s, format %u, built by %s, oneDNN %s)\n", args->artifact.c_str(),
+                human_bytes(static_cast<double>(art.file_size())).c_str(), art.format_version(),
+                art.compiler_version().c_str(), m.value("onednn_version", "?").c_str());
+    const auto& src = m.at("source");
+    std::printf("source:    %s (%s, opset %lld, sha256 %s)\n", src.value("file", "?").c_str(),
+                src.value("producer", "?").c_str(), static_cast<long long>(src.value("opset", 0)),
+                src.value("sha256", "?").c_str());
+    const auto& o = m.at("options");
+    std::printf("options:   batch %lld, seq %lld, precision %s", static_cast<long long>(o.value("batch", 0)),
+                static_cast<long long>(o.value("seq", 0)), o.value("precision", "fp32").c_str());
+    for (const auto& [k, v] : o.at("dims").items()) std::printf(", %s=%lld", k.c_str(), static_cast<long long>(v.get<int64_t>()));
+    std::printf("\n");
+    auto print_specs = [](const char* title, const nlohmann::json& specs) {
+      std::printf("%s\n", title);
+      for (const auto& s : specs) {
+        std::string dims = "[";
+        for (size_t i = 0; i < s.at("dims").size(); ++i) dims += (i ? "," : "") + std::to_string(s.at("dims")[i].get<int64_t>());
+        std::printf("  %-32s %-5s %s\n", s.at("name").get<std::string>().c_str(), s.at("dtype").get<std::string>().c_str(),
+                    (dims + "]").c_str());
+      }
+    };
+    print_specs("inputs:", m.at("inputs"));
+    print_specs("outputs:", m.at("outputs"));
+    std::printf("sizes:     weights %s, activation arena %s, %zu steps\n",
+                human_bytes(static_cast<double>(plan.weight_bytes)).c_str(),
+                human_bytes(static_cast<double>(plan.arena_bytes)).c_str(), plan.steps.size());
+    std::map<std::string, std::pair<size_t, std::string>> by_op;
+    for (const planner::PlanStep& s : plan.steps) {
+      const kernels::KernelEntry* k = kernels::select_kernel(s.op, s.dtype);
+      auto& e = by_op[s.op];
+      e.first++;
+      e.second = k ? k->name : "(none on this CPU)";
+    }
+    std::printf("steps by op (kernel on this CPU, tier %s):\n", kernels::isa_name(kernels::active_isa()));
+    for (const auto& [op, e] : by_op) std::printf("  %-20s %5zu  %s\n", op.c_str(), e.first, e.second.c_str());
+    if (args->steps) {
+      std::printf("steps:\n");
+      for (size_t i = 0; i < plan.steps.size(); ++i) {
+        const planner::PlanStep& s = plan.steps[i];
+        std::string shapes;
+        for (int in : s.inputs)
+          shapes += (shapes.empty() ? "" : ", ") +
+                    (in < 0 ? std::string("_") : std::string(dtype_name(plan.tensors[in].dtype)) + dims_to_string(plan.tensors[in].dims));
+        std::string out;
+        for (int id : s.outputs) out += (out.empty() ? "" : ", ") + std::string(dtype_name(plan.tensors[id].dtype)) + dims_to_string(plan.tensors[id].dims);
+        std::printf("  %4zu  %-18s %-44s (%s) -> %s\n", i, s.op.c_str(), s.name.c_str(), shapes.c_str(), out.c_str());
+      }
+    }
+    return 0;
+  };
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,76 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "cli/commands.h"
+#include "cli/npy.h"
+#include "kiln/error.h"
+#include "kiln/session.h"
+
+namespace kiln::cli {
+namespace {
+
+// mkdir -p with an error that names the path and the reason.
+void make_dirs(const std::string& path) {
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) continue;
+    struct stat st;
+    if (stat(partial.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        fail("cannot create output directory '", path, "': '", partial, "' exists and is not a directory");
+      continue;
+    }
+    if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+      fail("cannot create output directory '", path, "': ", std::strerror(errno));
+  }
+  if (access(path.c_str(), W_OK) != 0) fail("output directory '", path, "' is not writable: ", std::strerror(errno));
+}
+
+}  // namespace
+
+Command add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Run a compiled artifact on .npy inputs, writing .npy outputs");
+  struct Args {
+    std::string artifact, output_dir;
+    std::vector<std::string> inputs;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("artifact", args->artifact, "Compiled .kiln file")->required();
+  cmd->add_option("-i,--input", args->inputs, "NAME=FILE.npy for each model input (int64 or int32 for ids)")->required();
+  cmd->add_option("-d,--output-dir", args->output_dir, "Directory for <output name>.npy files")->required();
+  return [args]() {
+    std::vector<NamedTensor> inputs;
+    for (const std::string& spec : args->inputs) {
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+        fail("--input '", spec, "' must be NAME=FILE.npy");
+      inputs.push_back({spec.substr(0, eq), read_npy(spec.substr(eq + 1))});
+    }
+    make_dirs(args->output_dir);
+    Session session(args->artifact);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<NamedTensor> outputs = session.run(inputs);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    for (const NamedTensor& o : outputs) {
+      // Output names come from the model; keep them inside the output directory.
+      std::string file = o.name;
+      for (char& c : file)
+        if (c == '/' || c == '\\') c = '_';
+      std::string path = args->output_dir + "/" + file + ".npy";
+      write_npy(path, o.tensor);
+      std::printf("wrote %s  %s%s\n", path.c_str(), dtype_name(o.tensor.dtype()), dims_to_string(o.tensor.dims()).c_str());
+    }
+    std::printf("ran %s in %.1f ms\n", args->artifact.c_str(), ms);
+    return 0;
+  };
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,24 @@
+// `kiln` subcommands. Each registers its flags on the CLI11 app and returns the function that runs
+// it; main.cc is the single error boundary (kiln::Error -> "kiln: error: ..." and exit 1).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace kiln::cli {
+
+using Command = std::function<int()>;
+
+Command add_analyze(CLI::App& app);
+Command add_compile(CLI::App& app);
+Command add_inspect(CLI::App& app);
+Command add_run(CLI::App& app);
+
+// "1.5 MiB"
+std::string human_bytes(double bytes);
+// "kiln 0.1.0 (artifact format 1, oneDNN 2.6.3, CPU tier avx512)"
+std::string version_line();
+
+}  // namespace kiln::cli

@@ -1,0 +1,86 @@
+// The `kiln` binary: subcommand dispatch and the CLI's one error boundary.
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include <dnnl.h>
+
+#include "cli/commands.h"
+#include "kernels/isa.h"
+#include "kiln/error.h"
+#include "kiln/version.h"
+
+namespace kiln::cli {
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  int u = 0;
+  while (b >= 1024 && u < 3) {
+    b /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+  return buf;
+}
+
+std::string version_line() {
+  const dnnl_version_t* v = dnnl_version();
+  return str("kiln ", version(), " (artifact format ", kArtifactFormatVersion, ", oneDNN ", v->major, ".", v->minor,
+             ".", v->patch, ", CPU tier ", kernels::isa_name(kernels::detected_isa()), ")");
+}
+
+}  // namespace kiln::cli
+
+namespace {
+
+// Errors are one line: a user's terminal or a log parser should never get a multi-line message.
+void print_error(std::string msg) {
+  for (char& c : msg)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fprintf(stderr, "kiln: error: %s\n", msg.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace kiln::cli;
+  CLI::App app{"kiln: ahead-of-time compiler and runtime for transformer inference on CPUs.\n"
+               "Typical use: analyze -> compile -> inspect -> run."};
+  app.set_version_flag("--version", version_line());
+  app.require_subcommand(1);
+  std::map<CLI::App*, Command> commands;
+  try {
+    auto add = [&](const char* name, Command (*adder)(CLI::App&)) {
+      Command c = adder(app);
+      commands[app.get_subcommand(name)] = std::move(c);
+    };
+    add("analyze", add_analyze);
+    add("compile", add_compile);
+    add("inspect", add_inspect);
+    add("run", add_run);
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    print_error(std::string(e.what()) + " (see 'kiln --help')");
+    return 2;
+  }
+  try {
+    for (auto& [sub, run] : commands)
+      if (sub->parsed()) return run();
+    print_error("no subcommand given (see 'kiln --help')");
+    return 2;
+  } catch (const kiln::Error& e) {
+    print_error(e.what());
+  } catch (const std::bad_alloc&) {
+    print_error("out of memory");
+  } catch (const std::exception& e) {
+    print_error(std::string("internal error: ") + e.what());
+  }
+  return 1;
+}

@@ -1,0 +1,59 @@
+// The kernel contract and registry.
+//
+// A kernel computes one step: it reads `inputs`, writes `outputs` (preallocated with the shapes the
+// compiler inferred; outputs never alias inputs), and reads attributes from the node's Attrs. Kernels
+// own no threads and allocate nothing per call unless stated. Errors on bad data (an index out of
+// range) are thrown as kiln::Error; the runtime adds the node name.
+//
+// The registry is keyed by (op, dtype, ISA): dtype is the first input's dtype (or the output's for ops
+// with no inputs); ISA is the tier a kernel needs. Every op has a `ref` kernel (the scalar oracle in
+// tests and the fallback on old CPUs); select_kernel() picks the best tier the CPU (or
+// KILN_FORCE_ISA) allows.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kernels/isa.h"
+#include "kiln/dtype.h"
+#include "kiln/tensor.h"
+
+namespace kiln::kernels {
+
+struct TensorArg {
+  DType dtype = DType::f32;
+  Dims dims;
+  void* data = nullptr;  // nullptr for an omitted optional input
+  int64_t numel() const { return num_elements(dims); }
+  bool present() const { return data != nullptr; }
+  template <typename T> T* as() const { return static_cast<T*>(data); }
+};
+
+struct KernelContext {
+  const ir::Attrs& attrs;
+  std::vector<TensorArg> inputs;
+  std::vector<TensorArg> outputs;
+};
+
+using KernelFn = void (*)(const KernelContext&);
+
+struct KernelEntry {
+  std::string op;
+  DType dtype;
+  Isa isa;
+  std::string name;  // e.g. "matmul_f32_onednn", shown by `kiln inspect`
+  KernelFn fn;
+};
+
+// The best kernel for (op, dtype) at or below the active ISA, or nullptr.
+const KernelEntry* select_kernel(const std::string& op, DType dtype);
+// Exactly this tier, or nullptr (tests compare a fast kernel with `ref`).
+const KernelEntry* find_kernel(const std::string& op, DType dtype, Isa isa);
+
+void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn);
+// Explicit registration lists, called once from registry.cc.
+void register_ref_kernels();
+void register_onednn_kernels();
+
+}  // namespace kiln::kernels

@@ -1,0 +1,43 @@
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "kernels/kernel.h"
+
+namespace kiln::kernels {
+namespace {
+
+using Key = std::tuple<std::string, DType, Isa>;
+
+std::map<Key, KernelEntry>& table() {
+  static std::map<Key, KernelEntry> t;
+  return t;
+}
+
+void ensure_registered() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    register_ref_kernels();
+    register_onednn_kernels();
+  });
+}
+
+}  // namespace
+
+void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn) {
+  table()[Key{op, dtype, isa}] = KernelEntry{op, dtype, isa, name, fn};
+}
+
+const KernelEntry* find_kernel(const std::string& op, DType dtype, Isa isa) {
+  ensure_registered();
+  auto it = table().find(Key{op, dtype, isa});
+  return it == table().end() ? nullptr : &it->second;
+}
+
+const KernelEntry* select_kernel(const std::string& op, DType dtype) {
+  for (int t = static_cast<int>(active_isa()); t >= 0; --t)
+    if (const KernelEntry* k = find_kernel(op, dtype, static_cast<Isa>(t))) return k;
+  return nullptr;
+}
+
+}  // namespace kiln::kernels

@@ -1,0 +1,83 @@
+// Operator declarations: what the compiler knows about each op, independent of any kernel.
+//
+// A schema gives the accepted input/output counts, the shape/dtype rule (run on static shapes after
+// specialisation), whether the op may be evaluated at compile time, and the declarations later passes
+// read instead of hard-coding op pairs: its fusion kind and its precision policy.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace kiln::ops {
+
+enum class FusionKind { elementwise, broadcast, injective, reduce, opaque };
+// always: run in the low-precision type under auto-cast; follow: take the inputs' type; never: fp32.
+enum class PrecisionPolicy { always, follow, never };
+
+// What a shape rule sees: the node, its inputs (nullptr for omitted optional ones) and the outputs to
+// fill in. Input shapes are static here.
+class InferContext {
+ public:
+  InferContext(const ir::Graph& g, const ir::Node& n, std::vector<ir::Value*> outputs);
+  size_t num_inputs() const { return node_.inputs.size(); }
+  bool has_input(size_t i) const { return i < node_.inputs.size() && node_.inputs[i] >= 0; }
+  const ir::Value& input(size_t i) const;
+  Dims dims(size_t i) const { return ir::static_dims(input(i).shape); }
+  DType dtype(size_t i) const { return input(i).dtype; }
+  // The compile-time value of input i; throws if it is not a constant (the op needs its value).
+  const Tensor& constant(size_t i) const;
+  // Input i's value as integers (i64 or i32 constant), e.g. a Reshape target or Slice starts.
+  std::vector<int64_t> constant_ints(size_t i) const;
+  const ir::Attrs& attrs() const { return node_.attrs; }
+  const ir::Node& node() const { return node_; }
+  size_t num_outputs() const { return outputs_.size(); }
+  void set_output(size_t i, DType dtype, const Dims& dims);
+
+ private:
+  const ir::Graph& graph_;
+  const ir::Node& node_;
+  std::vector<ir::Value*> outputs_;
+};
+
+struct OpSchema {
+  std::string name;
+  int min_inputs = 1, max_inputs = 1;
+  int min_outputs = 1, max_outputs = 1;
+  FusionKind fusion = FusionKind::opaque;
+  PrecisionPolicy precision = PrecisionPolicy::follow;
+  bool foldable = true;  // may run at compile time when every input is a constant
+  // Which dtype keys the kernel registry: input #key_input's, or output 0's when -1 (Where keys on
+  // its values, not on its bool condition; ConstantOfShape on what it produces).
+  int key_input = 0;
+  std::function<void(InferContext&)> infer;
+};
+
+// The schema for an op of the default ONNX domain, or nullptr when Kiln does not support it.
+const OpSchema* find_schema(const std::string& op);
+std::vector<std::string> supported_ops();
+
+// Infers node `node_index`'s output dtypes and shapes into the graph, after checking input/output
+// counts. Errors name the node, its op and its input shapes.
+void infer_node(ir::Graph& g, int node_index);
+
+// The dtype the kernel registry is keyed by for this node (see OpSchema::key_input).
+DType kernel_dtype(const ir::Graph& g, const ir::Node& n);
+
+// Normalises a possibly negative axis against `rank`; throws naming `what` when out of range.
+int64_t normalize_axis(int64_t axis, int64_t rank, const char* what);
+// Numpy-style broadcast of two shapes; throws naming both shapes.
+Dims broadcast_dims(const Dims& a, const Dims& b);
+
+// Registration, called once from op_schema.cc (explicit lists: static registrars in a static library
+// would be dropped by the linker).
+void register_schema(OpSchema schema);
+void register_elementwise_schemas();
+void register_shape_schemas();
+void register_reduce_schemas();
+void register_nn_schemas();
+void register_matmul_schemas();
+
+}  // namespace kiln::ops

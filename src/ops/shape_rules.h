@@ -1,0 +1,26 @@
+// Shape arithmetic shared by op schemas and their kernels (one definition of each rule).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kiln/tensor.h"
+#include "ops/op_schema.h"
+
+namespace kiln::ops {
+
+// Reshape target resolution (0 copies the input dim unless allow_zero, -1 is inferred).
+Dims reshape_dims(const Dims& in, const std::vector<int64_t>& target, bool allow_zero);
+
+// Resolved Slice: per input axis, the first index, the step and the output length.
+struct SliceParams {
+  std::vector<int64_t> starts, steps;
+  Dims out;
+};
+SliceParams slice_params(const Dims& in, const std::vector<int64_t>& starts, const std::vector<int64_t>& ends,
+                         const std::vector<int64_t>& axes, const std::vector<int64_t>& steps);
+
+// `axes` from input #input_index when present, else from the `axes` attribute (older opsets).
+std::vector<int64_t> axes_argument(const InferContext& c, size_t input_index);
+
+}  // namespace kiln::ops

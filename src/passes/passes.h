@@ -1,0 +1,37 @@
+// Graph -> graph passes. Each rewrites the graph in place, keeps it verifiable, and is tested IR-to-IR
+// in tests/passes/. Order (run_passes): bind_shapes -> fold_constants -> eliminate_noops -> dce.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/compiler.h"
+
+namespace kiln::passes {
+
+// Shape specialisation: replaces the symbolic dims of the graph inputs by the compile-time values
+// (axis 0 <- options.batch, axis 1 <- options.seq, others from options.dims by symbol name).
+// Throws when a symbol has no value, a value is not positive, or a given value conflicts with a
+// fixed dim. Only input shapes change; fold_constants infers the rest.
+void bind_shapes(ir::Graph& g, const CompileOptions& options);
+
+// Walks the graph in order, infers every node's output dtype and shape, and evaluates at compile
+// time every node whose inputs are all constants (and Shape/Size of static shapes), using the
+// reference kernels. Folded nodes are removed. Returns how many were folded.
+size_t fold_constants(ir::Graph& g);
+
+// Removes Identity and inference-mode Dropout by rewiring their consumers. Returns how many.
+size_t eliminate_noops(ir::Graph& g);
+
+// Removes nodes whose outputs nobody reads, then unused values. Returns how many nodes.
+size_t eliminate_dead_code(ir::Graph& g);
+
+struct PassReport {
+  size_t folded = 0, noops = 0, dead = 0;
+};
+// The whole pipeline, verifying the graph after every pass; the result has static shapes only.
+PassReport run_passes(ir::Graph& g, const CompileOptions& options);
+
+}  // namespace kiln::passes

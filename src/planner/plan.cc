@@ -1,0 +1,96 @@
+#include "planner/plan.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "kiln/error.h"
+#include "ops/op_schema.h"
+
+namespace kiln::planner {
+
+uint64_t place_lifetimes(std::vector<Lifetime>& lt) {
+  // Largest first, each at the lowest offset that does not collide with an already placed tensor whose
+  // lifetime overlaps (a standard heuristic for offline arena planning).
+  std::vector<size_t> order(lt.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lt[a].bytes > lt[b].bytes; });
+  std::vector<size_t> placed;
+  uint64_t total = 0;
+  for (size_t i : order) {
+    std::vector<std::pair<uint64_t, uint64_t>> busy;  // [begin, end) of overlapping tensors
+    for (size_t j : placed)
+      if (lt[j].first <= lt[i].last && lt[i].first <= lt[j].last)
+        busy.emplace_back(lt[j].offset, lt[j].offset + align_up(lt[j].bytes));
+    std::sort(busy.begin(), busy.end());
+    uint64_t offset = 0, need = align_up(lt[i].bytes);
+    for (const auto& [b, e] : busy) {
+      if (offset + need <= b) break;
+      offset = std::max(offset, e);
+    }
+    lt[i].offset = offset;
+    total = std::max(total, offset + need);
+    placed.push_back(i);
+  }
+  return total;
+}
+
+Plan build_plan(const ir::Graph& g, std::string& weights) {
+  Plan p;
+  const int n_steps = static_cast<int>(g.nodes.size());
+  std::vector<int> first(g.values.size(), n_steps), last(g.values.size(), -1);
+  for (int i = 0; i < n_steps; ++i) {
+    for (int in : g.nodes[i].inputs)
+      if (in >= 0) last[in] = std::max(last[in], i);
+    for (int o : g.nodes[i].outputs) first[o] = std::min(first[o], i);
+  }
+  for (int in : g.inputs) first[in] = -1;
+  for (int o : g.outputs) last[o] = n_steps;  // read after the last step
+
+  std::vector<Lifetime> lifetimes;
+  std::vector<int> lifetime_of(g.values.size(), -1);
+  uint64_t wofs = 0;
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    const ir::Value& val = g.values[v];
+    PlanTensor t;
+    t.name = val.name;
+    t.dtype = val.dtype;
+    t.dims = ir::static_dims(val.shape);
+    t.bytes = static_cast<uint64_t>(num_elements(t.dims)) * dtype_size(t.dtype);
+    if (val.is_constant()) {
+      t.kind = TensorKind::constant;
+      t.offset = wofs;
+      wofs = align_up(wofs + t.bytes);
+    } else {
+      t.kind = val.producer < 0 ? TensorKind::input : TensorKind::activation;
+      lifetime_of[v] = static_cast<int>(lifetimes.size());
+      lifetimes.push_back({first[v], std::max(last[v], first[v]), t.bytes, 0});
+    }
+    p.tensors.push_back(std::move(t));
+  }
+  p.arena_bytes = place_lifetimes(lifetimes);
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (lifetime_of[v] >= 0) p.tensors[v].offset = lifetimes[lifetime_of[v]].offset;
+
+  p.weight_bytes = wofs;
+  weights.assign(wofs, '\0');
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].is_constant())
+      std::memcpy(weights.data() + p.tensors[v].offset, g.values[v].constant->data(), p.tensors[v].bytes);
+
+  for (const ir::Node& n : g.nodes) {
+    PlanStep s;
+    s.op = n.op;
+    s.name = n.name;
+    s.dtype = ops::kernel_dtype(g, n);
+    s.inputs = n.inputs;
+    s.outputs = n.outputs;
+    s.attrs = n.attrs;
+    p.steps.push_back(std::move(s));
+  }
+  p.inputs = g.inputs;
+  p.outputs = g.outputs;
+  return p;
+}
+
+}  // namespace kiln::planner

@@ -1,0 +1,42 @@
+#include "kiln/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "kiln/error.h"
+
+namespace kiln {
+
+int64_t num_elements(const Dims& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+std::string dims_to_string(const Dims& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
+  for (int64_t d : dims_)
+    if (d < 0) fail("cannot allocate a tensor with negative dim ", dims_to_string(dims_));
+  // Round up so even empty tensors get a distinct, aligned allocation.
+  size_t bytes = (nbytes() + 63) / 64 * 64 + 64;
+  void* p = std::aligned_alloc(64, bytes);
+  if (!p) fail("out of memory allocating ", bytes, " bytes for a tensor ", dims_to_string(dims_));
+  std::memset(p, 0, bytes);
+  storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  data_ = p;
+}
+
+Tensor Tensor::view(DType dtype, Dims dims, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.dims_ = std::move(dims);
+  t.data_ = data;
+  return t;
+}
+
+}  // namespace kiln

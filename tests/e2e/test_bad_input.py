@@ -1,0 +1,425 @@
+#!/usr/bin/python3
+"""CLI robustness test: kiln must reject bad input cleanly.
+
+    /usr/bin/python3 tests/e2e/test_bad_input.py --kiln build/kiln --fixtures build/fixtures
+
+Every case runs the kiln binary on some bad input and requires:
+  * exit code > 0 (non-zero, and not killed by a signal, i.e. no crash/abort),
+  * stderr is exactly ONE non-empty line, starting with "kiln: error: ",
+  * stderr contains (case-insensitive) at least one of the substrings listed
+    for the case in EXPECT below,
+  * it finishes within --timeout seconds (a hang is a failure).
+A few cases check more (all unsupported ops listed with counts; `kiln
+analyze` output and exit status).  The good base model is the bert_seqcls
+fixture; bad files are created in a temp dir.  Needs numpy, onnx, stdlib.
+
+Prints one line per case and finally `N passed, M failed`; exits non-zero if
+anything failed.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Expected error substrings, one table so they can be matched to kiln's real
+# messages.  Case-insensitive; the case passes if ANY listed substring occurs
+# in stderr.  Keep them modest.
+# ---------------------------------------------------------------------------
+EXPECT = {
+    # model file
+    "model_empty":             ["empty", "parse", "invalid onnx"],
+    "model_truncated":         ["parse", "truncat", "invalid onnx"],
+    "model_random_bytes":      ["parse", "invalid onnx"],
+    "model_nonexistent":       ["no such file", "not found", "cannot open", "does not exist"],
+    # unsupported ops (additionally every op type + node name must appear, see UNSUPPORTED_*)
+    "unsupported_ops_compile": ["unsupported"],
+    # dynamic dims without a value / bad values
+    "compile_without_seq":     ["seq"],
+    "compile_without_batch":   ["batch"],
+    "batch_zero":              ["batch"],
+    "batch_negative":          ["batch"],
+    # artifacts
+    "artifact_weight_byte_flipped": ["checksum", "corrupt"],
+    "artifact_header_byte_flipped": ["checksum", "corrupt", "header"],
+    "artifact_truncated":      ["truncat", "corrupt", "size"],
+    "artifact_newer_version":  ["version"],
+    "artifact_random_bytes":   ["magic", "not a kiln", "corrupt"],
+    # .npy inputs
+    "npy_wrong_dtype":         ["dtype"],
+    "npy_wrong_shape":         ["shape"],
+    "npy_wrong_rank":          ["rank", "shape"],
+    "npy_corrupt_header":      ["npy", "header"],
+    "npy_fortran_order":       ["fortran"],
+    "input_unknown_name":      ["nonexistent"],
+    "input_missing":           ["attention_mask"],
+    "input_duplicate":         ["duplicate", "more than once", "twice"],
+    "input_without_equals":    ["--input", "name=path"],
+    "npy_nonexistent":         ["no such file", "not found", "cannot open", "does not exist"],
+    # outputs / runtime
+    "output_dir_unwritable":   ["output", "director"],
+    "token_id_out_of_range":   ["gather", "index", "out of range"],
+    # command line (extra cases)
+    "unknown_subcommand":      ["frobnicate", "unknown", "command"],
+    "unknown_option":          ["--no-such-option", "unknown", "option"],
+}
+
+# Unsupported-op model: two nodes of a made-up custom-domain op and one node of
+# a real ONNX op kiln is not expected to support.  The compile error must name
+# every op type and every node name, with per-type counts.
+UNSUPPORTED_DOMAIN = "com.kiln.test"
+UNSUPPORTED_NODES = [("FooBar", "foobar_first"), ("FooBar", "foobar_second"), ("Det", "det_only")]
+# The per-type count must appear just after the type name ("FooBar x2",
+# "FooBar (2 nodes)", "FooBar [com.kiln.test] x2") or just before it ("2 x FooBar").
+COUNT_PATTERN = r"{op}[^\n]{{0,24}}?(?<![0-9]){n}(?![0-9])|(?<![0-9]){n}(?![0-9])[^\n]{{0,6}}{op}"
+
+# Kiln artifact layout (to be confirmed by the lead): bytes 0-7 magic
+# b"KILNART\0", bytes 8-11 little-endian uint32 format version.
+ARTIFACT_MAGIC = b"KILNART\0"
+ARTIFACT_VERSION_OFFSET = 8
+ARTIFACT_HEADER_FLIP_OFFSET = 16  # a byte just after magic+version, inside the header/metadata
+
+
+def set_artifact_version(data, version):
+    """Return artifact bytes with the format-version field replaced."""
+    data = bytearray(data)
+    struct.pack_into("<I", data, ARTIFACT_VERSION_OFFSET, version)
+    return bytes(data)
+
+
+def flip_byte(data, offset):
+    data = bytearray(data)
+    data[offset] ^= 0xFF
+    return bytes(data)
+
+
+# ---------------------------------------------------------------------------
+# Running and checking
+# ---------------------------------------------------------------------------
+
+
+class Result:
+    def __init__(self):
+        self.problems = []
+
+    def fail(self, msg):
+        self.problems.append(msg)
+
+
+def run_kiln(argv, timeout):
+    """Returns (returncode or None on timeout, stdout, stderr, seconds)."""
+    t0 = time.time()
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        return None, (e.stdout or b"").decode("utf-8", "replace"), (e.stderr or b"").decode("utf-8", "replace"), time.time() - t0
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"), time.time() - t0
+
+
+def check_error(res, rc, stderr, expect_key, timeout):
+    """The common contract for a rejected input."""
+    if rc is None:
+        res.fail("hung: no exit within %ss" % timeout)
+        return
+    if rc < 0:
+        res.fail("killed by signal %d" % -rc)
+    elif rc == 0:
+        res.fail("exit code 0, expected failure")
+    text = stderr.strip("\r\n")
+    lines = [l for l in stderr.splitlines() if l.strip()]
+    if not lines:
+        res.fail("stderr is empty")
+        return
+    if "\n" in text:
+        res.fail("stderr has %d lines, expected exactly 1" % len(text.split("\n")))
+    if not lines[-1].startswith("kiln: error: "):
+        res.fail("last stderr line does not start with 'kiln: error: '")
+    wanted = EXPECT[expect_key]
+    low = stderr.lower()
+    if not any(s.lower() in low for s in wanted):
+        res.fail("stderr contains none of %r" % (wanted,))
+
+
+def make_unsupported_model(path):
+    """input_ids -> Gather(embedding) -> FooBar -> FooBar -> Reshape -> Det -> out."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.RandomState(7)
+    emb = numpy_helper.from_array(rng.randn(50, 16).astype(np.float32), "embedding")
+    shape = numpy_helper.from_array(np.array([0, 0, 4, 4], dtype=np.int64), "square_shape")
+    nodes = [
+        helper.make_node("Gather", ["embedding", "input_ids"], ["emb"], name="embed_lookup"),
+        helper.make_node("FooBar", ["emb"], ["foo1"], name="foobar_first", domain=UNSUPPORTED_DOMAIN),
+        helper.make_node("FooBar", ["foo1"], ["foo2"], name="foobar_second", domain=UNSUPPORTED_DOMAIN),
+        helper.make_node("Reshape", ["foo2", "square_shape"], ["sq"], name="to_square"),
+        helper.make_node("Det", ["sq"], ["logits"], name="det_only"),
+    ]
+    graph = helper.make_graph(
+        nodes, "unsupported_ops",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "sequence"])],
+        initializer=[emb, shape],
+    )
+    model = helper.make_model(graph, producer_name="kiln-test",
+                              opset_imports=[helper.make_opsetid("", 14), helper.make_opsetid(UNSUPPORTED_DOMAIN, 1)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)  # custom-domain ops are not schema-checked
+    onnx.save(model, path)
+
+
+def write_corrupt_npy_header(path, good):
+    """Valid magic + version, then a header that is not a Python dict literal."""
+    header = b"{'descr': '<i8', garbage here !!! \x01\x02 not a dict"
+    total = 10 + len(header) + 1
+    pad = (64 - total % 64) % 64
+    header = header + b" " * pad + b"\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header)
+        f.write(good.tobytes())
+
+
+def vocab_size_of(fdir, meta):
+    if "vocab_size" in meta:
+        return int(meta["vocab_size"])
+    # Fallback: first dim of the initializer gathered with input_ids.
+    import onnx
+    m = onnx.load(os.path.join(fdir, "model.onnx"))
+    inits = {t.name: t for t in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type == "Gather" and len(n.input) == 2 and n.input[1] == "input_ids" and n.input[0] in inits:
+            return int(inits[n.input[0]].dims[0])
+    raise RuntimeError("cannot determine vocab size")
+
+
+# ---------------------------------------------------------------------------
+# Cases
+# ---------------------------------------------------------------------------
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--kiln", required=True, help="path to the kiln binary")
+    p.add_argument("--fixtures", required=True, help="directory written by make_fixtures.py")
+    p.add_argument("--fixture", default="bert_seqcls", help="good base fixture (default bert_seqcls)")
+    p.add_argument("--timeout", type=float, default=60, help="seconds per kiln invocation (default 60)")
+    p.add_argument("--only", nargs="+", action="extend", metavar="CASE", help="run only these cases")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir with the bad files")
+    p.add_argument("-v", "--verbose", action="store_true", help="print kiln's stderr for passing cases too")
+    args = p.parse_args()
+
+    kiln = os.path.abspath(args.kiln)
+    fdir = os.path.join(args.fixtures, args.fixture)
+    if not (os.path.isfile(kiln) and os.access(kiln, os.X_OK)):
+        print("test_bad_input: error: kiln binary not found or not executable: %s" % kiln)
+        print("0 passed, 1 failed")
+        return 1
+    if not os.path.isfile(os.path.join(fdir, "meta.json")):
+        print("test_bad_input: error: fixture not found: %s (run tools/fixtures/make_fixtures.py)" % fdir)
+        print("0 passed, 1 failed")
+        return 1
+    with open(os.path.join(fdir, "meta.json")) as f:
+        meta = json.load(f)
+
+    tmp = tempfile.mkdtemp(prefix="kiln_bad_input_")
+    T = lambda *parts: os.path.join(tmp, *parts)
+    model = os.path.join(fdir, "model.onnx")
+    B, S = str(meta["batch"]), str(meta["seq"])
+    good_inputs = {n: os.path.join(fdir, "inputs", n + ".npy") for n in meta["inputs"]}
+    ids = np.load(good_inputs["input_ids"])
+    out_dir = T("out")
+
+    def compile_argv(model_path, extra=None):
+        return [kiln, "compile", model_path, "-o", T("x.kiln")] + (extra if extra is not None else ["--batch", B, "--seq", S])
+
+    def input_args(overrides=None, drop=(), extra=()):
+        inputs = dict(good_inputs)
+        inputs.update(overrides or {})
+        argv = []
+        for n, path in inputs.items():
+            if n not in drop:
+                argv += ["--input", "%s=%s" % (n, path)]
+        return argv + list(extra)
+
+    def run_argv(artifact, in_args=None, out=None):
+        return [kiln, "run", artifact] + (in_args if in_args is not None else input_args()) + \
+               ["--output-dir", out or out_dir]
+
+    def save(name, arr, **kw):
+        path = T(name)
+        np.save(path, arr, **kw)
+        return path
+
+    # ---- prepare bad files ---------------------------------------------------
+    with open(model, "rb") as f:
+        model_bytes = f.read()
+    open(T("empty.onnx"), "wb").close()
+    with open(T("truncated.onnx"), "wb") as f:
+        f.write(model_bytes[: len(model_bytes) // 2])
+    rng = np.random.RandomState(1234)
+    with open(T("random.onnx"), "wb") as f:
+        f.write(rng.bytes(4096))
+    with open(T("random.kiln"), "wb") as f:
+        f.write(rng.bytes(4096))
+    make_unsupported_model(T("unsupported.onnx"))
+
+    npy = {
+        "dtype": save("ids_float32.npy", ids.astype(np.float32)),
+        "shape": save("ids_seq36.npy", np.ascontiguousarray(ids[:, :-1])),
+        "rank": save("ids_1d.npy", ids.reshape(-1)),
+        "fortran": save("ids_fortran.npy", np.asfortranarray(ids)),
+    }
+    write_corrupt_npy_header(T("ids_corrupt_header.npy"), ids)
+    bad_ids = ids.copy()
+    bad_ids[0, 3] = vocab_size_of(fdir, meta) + 5
+    npy["oob"] = save("ids_out_of_range.npy", bad_ids)
+    with open(T("file.txt"), "w") as f:
+        f.write("a regular file\n")
+
+    # A good artifact to corrupt and to feed bad inputs to.  If this fails,
+    # every case that needs it fails with the setup error.
+    good_art = T("good.kiln")
+    rc, _, err, _ = run_kiln([kiln, "compile", model, "-o", good_art, "--batch", B, "--seq", S], args.timeout)
+    art_ok = rc == 0 and os.path.isfile(good_art)
+    setup_error = "setup: compiling the good artifact failed (rc=%s): %s" % (rc, err.strip())
+    bad_art = {}
+    if art_ok:
+        with open(good_art, "rb") as f:
+            art = f.read()
+        variants = {
+            "weights": flip_byte(art, len(art) // 2),  # weights dominate the file
+            "header": flip_byte(art, ARTIFACT_HEADER_FLIP_OFFSET),
+            "truncated": art[: len(art) // 2],
+            "version": set_artifact_version(art, 999),
+        }
+        if not art.startswith(ARTIFACT_MAGIC):
+            print("note: the artifact does not start with %r; check the ARTIFACT_* layout constants" % ARTIFACT_MAGIC)
+        for k, data in variants.items():
+            bad_art[k] = T("bad_%s.kiln" % k)
+            with open(bad_art[k], "wb") as f:
+                f.write(data)
+
+    # ---- extra checks --------------------------------------------------------
+    def unsupported_check(res, rc, out, err):
+        """Every unsupported op type and node name appears, with per-type counts."""
+        for op, node in UNSUPPORTED_NODES:
+            if op.lower() not in err.lower():
+                res.fail("op type %s not named in stderr" % op)
+            if node.lower() not in err.lower():
+                res.fail("node %s not named in stderr" % node)
+        counts = {}
+        for op, _ in UNSUPPORTED_NODES:
+            counts[op] = counts.get(op, 0) + 1
+        for op, n in counts.items():
+            if not re.search(COUNT_PATTERN.format(op=re.escape(op), n=n), err, re.IGNORECASE):
+                res.fail("no count %d next to %s in stderr" % (n, op))
+
+    def analyze_check(expected_rc, ops):
+        """`kiln analyze`: op table on stdout; exit 0 iff every op is supported."""
+        def check(res, rc, out, err):
+            if rc is None:
+                res.fail("hung: no exit within %ss" % args.timeout)
+                return
+            if rc != expected_rc:
+                res.fail("exit code %s, expected %d" % (rc, expected_rc))
+            for op in ops:
+                if op.lower() not in out.lower():
+                    res.fail("op type %s not in the stdout table" % op)
+        return check
+
+    # ---- the cases -------------------------------------------------------------
+    # (name, argv, needs the good artifact, kind) where kind is None for the
+    # plain error contract (check_error with EXPECT[name]), ("error+", f) for the
+    # contract plus f, or ("custom", f) for f alone.
+    A = good_art
+    unsupported_ops = sorted({op for op, _ in UNSUPPORTED_NODES})
+    cases = [
+        ("model_empty", compile_argv(T("empty.onnx")), False, None),
+        ("model_truncated", compile_argv(T("truncated.onnx")), False, None),
+        ("model_random_bytes", compile_argv(T("random.onnx")), False, None),
+        ("model_nonexistent", compile_argv(T("does_not_exist.onnx")), False, None),
+        ("unsupported_ops_compile", compile_argv(T("unsupported.onnx")), False, ("error+", unsupported_check)),
+        ("unsupported_ops_analyze", [kiln, "analyze", T("unsupported.onnx")], False,
+         ("custom", analyze_check(1, unsupported_ops))),
+        ("analyze_good_model_control", [kiln, "analyze", model], False,
+         ("custom", analyze_check(0, ["MatMul", "Softmax"]))),
+        ("compile_without_seq", compile_argv(model, ["--batch", B]), False, None),
+        ("compile_without_batch", compile_argv(model, ["--seq", S]), False, None),
+        ("batch_zero", compile_argv(model, ["--batch", "0", "--seq", S]), False, None),
+        ("batch_negative", compile_argv(model, ["--batch", "-2", "--seq", S]), False, None),
+        ("artifact_weight_byte_flipped", run_argv(bad_art.get("weights", "")), True, None),
+        ("artifact_header_byte_flipped", run_argv(bad_art.get("header", "")), True, None),
+        ("artifact_truncated", run_argv(bad_art.get("truncated", "")), True, None),
+        ("artifact_newer_version", run_argv(bad_art.get("version", "")), True, None),
+        ("artifact_random_bytes", run_argv(T("random.kiln")), False, None),
+        ("npy_wrong_dtype", run_argv(A, input_args({"input_ids": npy["dtype"]})), True, None),
+        ("npy_wrong_shape", run_argv(A, input_args({"input_ids": npy["shape"]})), True, None),
+        ("npy_wrong_rank", run_argv(A, input_args({"input_ids": npy["rank"]})), True, None),
+        ("npy_corrupt_header", run_argv(A, input_args({"input_ids": T("ids_corrupt_header.npy")})), True, None),
+        ("npy_fortran_order", run_argv(A, input_args({"input_ids": npy["fortran"]})), True, None),
+        ("input_unknown_name",
+         run_argv(A, input_args(extra=["--input", "nonexistent=" + good_inputs["input_ids"]])), True, None),
+        ("input_missing", run_argv(A, input_args(drop=("attention_mask",))), True, None),
+        ("input_duplicate",
+         run_argv(A, input_args(extra=["--input", "input_ids=" + good_inputs["input_ids"]])), True, None),
+        ("input_without_equals",
+         run_argv(A, input_args(drop=("input_ids",), extra=["--input", good_inputs["input_ids"]])), True, None),
+        ("npy_nonexistent", run_argv(A, input_args({"input_ids": T("missing.npy")})), True, None),
+        ("output_dir_unwritable", run_argv(A, out=T("file.txt", "out")), True, None),
+        ("token_id_out_of_range", run_argv(A, input_args({"input_ids": npy["oob"]})), True, None),
+        ("unknown_subcommand", [kiln, "frobnicate", model], False, None),
+        ("unknown_option", compile_argv(model, ["--batch", B, "--seq", S, "--no-such-option"]), False, None),
+    ]
+    if args.only:
+        unknown = set(args.only) - {c[0] for c in cases}
+        if unknown:
+            p.error("unknown case(s): %s" % ", ".join(sorted(unknown)))
+        cases = [c for c in cases if c[0] in args.only]
+
+    passed = failed = 0
+    for name, argv, needs_artifact, kind in cases:
+        res = Result()
+        rc, out, err, dt = None, "", "", 0.0
+        if needs_artifact and not art_ok:
+            res.fail(setup_error)
+            argv = None
+        else:
+            rc, out, err, dt = run_kiln(argv, args.timeout)
+            if kind is None or kind[0] == "error+":
+                check_error(res, rc, err, name, args.timeout)
+            if kind is not None and rc is not None:
+                kind[1](res, rc, out, err)
+        ok = not res.problems
+        passed, failed = passed + ok, failed + (not ok)
+        print("%s %-30s rc=%-4s %.2fs" % ("PASS" if ok else "FAIL", name, rc, dt))
+        if not ok:
+            for prob in res.problems:
+                print("    - " + prob)
+            if argv is not None:
+                print("    command: " + " ".join(argv))
+        if (not ok or args.verbose) and err.strip():
+            print("    stderr: " + err.rstrip().replace("\n", "\n            "))
+        if (not ok or args.verbose) and kind is not None and kind[0] == "custom" and out.strip():
+            print("    stdout: " + out.rstrip().replace("\n", "\n            "))
+        sys.stdout.flush()
+
+    if args.keep:
+        print("bad files kept in %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
