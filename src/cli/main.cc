@@ -46,7 +46,8 @@ void print_error(std::string msg) {
 int main(int argc, char** argv) {
   using namespace kiln::cli;
   CLI::App app{"kiln: ahead-of-time compiler and runtime for transformer inference on CPUs.\n"
-               "Typical use: analyze -> compile -> inspect -> run."};
+               "Typical use: analyze -> compile -> inspect -> run.",
+               "kiln"};
   app.set_version_flag("--version", version_line());
   app.require_subcommand(1);
   std::map<CLI::App*, Command> commands;

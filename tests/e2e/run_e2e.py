@@ -180,6 +180,22 @@ def main():
         passed, failed = passed + ok, failed + (not ok)
         sys.stdout.flush()
 
+        # Same model and options must give a byte-identical artifact (compile again, compare bytes).
+        if artifact is not None:
+            label = name + "[deterministic]"
+            again = os.path.join(work, "again.kiln")
+            argv = [kiln, "compile", os.path.join(fdir, "model.onnx"), "-o", again,
+                    "--batch", str(meta["batch"]), "--seq", str(meta["seq"])]
+            ok, _, msg, _ = run_cmd(argv, args.timeout)
+            if ok:
+                with open(artifact, "rb") as f1, open(again, "rb") as f2:
+                    ok = f1.read() == f2.read()
+                msg = "" if ok else "recompiling gave a different artifact (%s vs %s)" % (artifact, again)
+            print("%s %-26s %s" % ("PASS" if ok else "FAIL", label, "byte-identical" if ok else ""))
+            if msg:
+                print("    " + msg.replace("\n", "\n    "))
+            passed, failed = passed + ok, failed + (not ok)
+
         # Same artifact, int32 token inputs (kiln must accept int32 as well as int64).
         if meta.get("inputs_int32") and os.path.isdir(os.path.join(fdir, "inputs_int32")):
             label = name + "[int32]"

@@ -39,7 +39,7 @@ EXPECT = {
     # model file
     "model_empty":             ["empty", "parse", "invalid onnx"],
     "model_truncated":         ["parse", "truncat", "invalid onnx"],
-    "model_random_bytes":      ["parse", "invalid onnx"],
+    "model_random_bytes":      ["parsing failed", "not a valid onnx"],
     "model_nonexistent":       ["no such file", "not found", "cannot open", "does not exist"],
     # unsupported ops (additionally every op type + node name must appear, see UNSUPPORTED_*)
     "unsupported_ops_compile": ["unsupported"],

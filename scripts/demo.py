@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""`make demo`: the main job on an embedded default model.
+
+Exports a BERT-base-sized sequence classifier (12 layers, hidden 768, seeded random weights; no
+pretrained weights can be downloaded here) to ONNX with PyTorch, then runs the Kiln workflow on it:
+analyze -> compile -> inspect -> run, and prints Kiln's logits next to PyTorch's with the largest
+difference and the compile time. Exits non-zero if the two disagree.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOLERANCE = 1e-3  # end-to-end fp32 bound for a 12-layer model (see docs/testing.md)
+
+
+def step(title):
+    print(f"\n=== {title} " + "=" * max(0, 74 - len(title)), flush=True)
+
+
+def kiln(binary, *args):
+    cmd = [binary, *args]
+    print("$ kiln " + " ".join(args), flush=True)
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd)
+    if proc.returncode != 0:
+        sys.exit(f"demo: 'kiln {args[0]}' failed with exit code {proc.returncode}")
+    return time.monotonic() - t0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--kiln", default=os.path.join(ROOT, "build", "kiln"))
+    p.add_argument("--work", default=os.path.join(ROOT, "build", "demo"))
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--seq", type=int, default=128)
+    args = p.parse_args()
+
+    fixture = os.path.join(args.work, "bert_base_demo")
+    meta_path = os.path.join(fixture, "meta.json")
+    step("1. export a BERT-base classifier to ONNX (PyTorch, seeded weights)")
+    cached = False
+    if os.path.exists(meta_path):
+        with open(meta_path) as f:
+            meta = json.load(f)
+        cached = meta.get("batch") == args.batch and meta.get("seq") == args.seq
+    if cached:
+        print(f"reusing {fixture}/model.onnx (delete {args.work} to re-export)")
+    else:
+        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "fixtures", "make_fixtures.py"), args.work,
+                        "--only", "bert_base_demo", "--batch", str(args.batch), "--seq", str(args.seq),
+                        "--threads", "2"], check=True)
+    with open(meta_path) as f:
+        meta = json.load(f)
+    model = os.path.join(fixture, "model.onnx")
+    artifact = os.path.join(args.work, "bert_base.kiln")
+    out_dir = os.path.join(args.work, "out")
+
+    step("2. kiln analyze: operator support")
+    kiln(args.kiln, "analyze", model)
+
+    step("3. kiln compile: fixed shapes, fp32")
+    compile_s = kiln(args.kiln, "compile", model, "-o", artifact, "--batch", str(args.batch), "--seq", str(args.seq))
+
+    step("4. kiln inspect: what the artifact holds")
+    kiln(args.kiln, "inspect", artifact)
+
+    step("5. kiln run: the same inputs PyTorch saw")
+    run_args = ["run", artifact, "--output-dir", out_dir]
+    for name in meta["inputs"]:
+        run_args += ["--input", f"{name}={os.path.join(fixture, 'inputs', name + '.npy')}"]
+    kiln(args.kiln, *run_args)
+
+    step("6. Kiln vs PyTorch")
+    worst = 0.0
+    agree = True
+    for name in meta["outputs"]:
+        ours = np.load(os.path.join(out_dir, name + ".npy"))
+        ref = np.load(os.path.join(fixture, "expected", name + ".npy"))
+        if ours.shape != ref.shape:
+            sys.exit(f"demo: output '{name}' has shape {ours.shape}, PyTorch's has {ref.shape}")
+        print(f"output '{name}' {list(ours.shape)}")
+        print(f"  {'row':>3}  {'kiln':>26}  {'pytorch':>26}  {'max |diff|':>10}  argmax")
+        for r in range(ours.shape[0]):
+            a, b = ours[r].ravel(), ref[r].ravel()
+            same = int(np.argmax(a)) == int(np.argmax(b))
+            agree &= same
+            fmt = lambda v: "[" + ", ".join(f"{x:+.5f}" for x in v[:3]) + (", ..." if v.size > 3 else "") + "]"
+            print(f"  {r:>3}  {fmt(a):>26}  {fmt(b):>26}  {np.abs(a - b).max():10.2e}  "
+                  f"{'same' if same else 'DIFFERENT'}")
+        worst = max(worst, float(np.abs(ours.astype(np.float64) - ref).max()))
+    print(f"\nmax |kiln - pytorch| = {worst:.2e} (bound {TOLERANCE:g}); argmax {'identical' if agree else 'DIFFERS'}; "
+          f"compile time {compile_s:.2f} s (kiln compile wall time, including the 400+ MB artifact write)")
+    if worst > TOLERANCE or not agree:
+        sys.exit("demo: Kiln and PyTorch disagree")
+
+
+if __name__ == "__main__":
+    main()
