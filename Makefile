@@ -8,7 +8,7 @@ JOBS ?= 2
 PY := /usr/bin/python3
 
 # Debian packages the build, tests and demo need. Installed idempotently: apt runs only when one is missing.
-DEB_PACKAGES := cmake make g++ ccache pkg-config zlib1g-dev \
+DEB_PACKAGES := cmake make g++ ccache pkg-config zlib1g-dev libssl-dev \
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler \
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev \
   python3 python3-numpy python3-torch python3-onnx

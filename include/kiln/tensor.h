@@ -21,6 +21,8 @@ class Tensor {
   Tensor() = default;
   // Allocates a zero-filled, 64-byte aligned buffer.
   Tensor(DType dtype, Dims dims);
+  // Allocates without zero-filling, for buffers the caller overwrites entirely.
+  static Tensor uninitialized(DType dtype, Dims dims);
   // Non-owning view; `data` must outlive every copy of this Tensor.
   static Tensor view(DType dtype, Dims dims, void* data);
 
@@ -38,6 +40,7 @@ class Tensor {
  private:
   DType dtype_ = DType::f32;
   Dims dims_;
+  void allocate(bool zero);
   std::shared_ptr<void> storage_;
   void* data_ = nullptr;
 };

@@ -50,31 +50,42 @@ size_t write_artifact(const std::string& path, const nlohmann::json& meta, const
   const std::string plan_bytes = plan_to_json(plan).dump();
   std::vector<Section> sections = {{"META", &meta_bytes}, {"PLAN", &plan_bytes}, {"WEIGHTS", &weights}};
 
-  uint64_t offset = planner::align_up(kHeaderBytes + sections.size() * kSectionEntryBytes);
+  const uint64_t table_end = kHeaderBytes + sections.size() * kSectionEntryBytes;
+  uint64_t offset = planner::align_up(table_end);
   std::vector<uint64_t> offsets;
   for (const Section& s : sections) {
     offsets.push_back(offset);
     offset = planner::align_up(offset + s.bytes->size());
   }
-  std::string file(offset, '\0');
-  std::memcpy(file.data(), kMagic, sizeof kMagic);
-  put<uint32_t>(file, 8, kArtifactFormatVersion);
-  put<uint32_t>(file, 12, static_cast<uint32_t>(sections.size()));
+  // Header and section table in one small buffer; sections are written from where they are, with
+  // zero padding between them, so a 400 MB model is never copied into one more buffer.
+  std::string head(planner::align_up(table_end), '\0');
+  std::memcpy(head.data(), kMagic, sizeof kMagic);
+  put<uint32_t>(head, 8, kArtifactFormatVersion);
+  put<uint32_t>(head, 12, static_cast<uint32_t>(sections.size()));
   std::string compiler = std::string("kiln ") + version();
-  std::memcpy(file.data() + 16, compiler.data(), std::min<size_t>(compiler.size(), 31));
-  put<uint64_t>(file, 48, offset);
+  std::memcpy(head.data() + 16, compiler.data(), std::min<size_t>(compiler.size(), 31));
+  put<uint64_t>(head, 48, offset);
   for (size_t i = 0; i < sections.size(); ++i) {
     const size_t e = kHeaderBytes + i * kSectionEntryBytes;
-    std::memcpy(file.data() + e, sections[i].name.data(), sections[i].name.size());
-    put<uint64_t>(file, e + 8, offsets[i]);
-    put<uint64_t>(file, e + 16, sections[i].bytes->size());
-    put<uint32_t>(file, e + 24, crc32_of(sections[i].bytes->data(), sections[i].bytes->size()));
-    std::memcpy(file.data() + offsets[i], sections[i].bytes->data(), sections[i].bytes->size());
+    std::memcpy(head.data() + e, sections[i].name.data(), sections[i].name.size());
+    put<uint64_t>(head, e + 8, offsets[i]);
+    put<uint64_t>(head, e + 16, sections[i].bytes->size());
+    put<uint32_t>(head, e + 24, crc32_of(sections[i].bytes->data(), sections[i].bytes->size()));
   }
-  put<uint32_t>(file, 56, crc32_of(file.data() + kHeaderBytes, sections.size() * kSectionEntryBytes));
-  put<uint32_t>(file, 60, crc32_of(file.data(), 60));
-  write_file_atomic(path, file, "artifact");
-  return file.size();
+  put<uint32_t>(head, 56, crc32_of(head.data() + kHeaderBytes, sections.size() * kSectionEntryBytes));
+  put<uint32_t>(head, 60, crc32_of(head.data(), 60));
+
+  static const char kZeros[planner::kAlignment] = {};
+  std::vector<std::string_view> pieces = {head};
+  for (size_t i = 0; i < sections.size(); ++i) {
+    pieces.emplace_back(*sections[i].bytes);
+    const uint64_t end = offsets[i] + sections[i].bytes->size();
+    const uint64_t next = i + 1 < sections.size() ? offsets[i + 1] : offset;
+    pieces.emplace_back(kZeros, next - end);
+  }
+  write_file_atomic(path, pieces, "artifact");
+  return offset;
 }
 
 MappedArtifact::MappedArtifact(const std::string& path) : path_(path) {

@@ -23,7 +23,8 @@ Command add_compile(CLI::App& app) {
   CLI::Option* batch_opt = cmd->add_option("--batch", args->batch, "Value of the batch dim (axis 0 of every input)");
   CLI::Option* seq_opt = cmd->add_option("--seq", args->seq, "Value of the sequence dim (axis 1 of every input)");
   cmd->add_option("--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)")
-      ->expected(1);
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
   return [args, batch_opt, seq_opt]() {
     CompileOptions opts;

@@ -46,7 +46,8 @@ Command add_run(CLI::App& app) {
   cmd->add_option("artifact", args->artifact, "Compiled .kiln file")->required();
   cmd->add_option("-i,--input", args->inputs, "NAME=FILE.npy for each model input (int64 or int32 for ids); repeat per input")
       ->required()
-      ->expected(1);
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("-d,--output-dir", args->output_dir, "Directory for <output name>.npy files")->required();
   return [args]() {
     std::vector<NamedTensor> inputs;

@@ -45,7 +45,8 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const Source& src, const st
   Dims dims(p.dims().begin(), p.dims().end());
   for (int64_t d : dims)
     if (d < 0) fail(what, " has a negative dim in ", dims_to_string(dims));
-  Tensor out(t, dims);
+  // Every path below fills the whole buffer (or fails), so skip zero-filling hundreds of MB.
+  Tensor out = Tensor::uninitialized(t, dims);
   const size_t nbytes = out.nbytes();
   const int64_t n = out.numel();
   auto expect_count = [&](int64_t got, const char* field) {

@@ -51,7 +51,16 @@ void register_matmul_schemas() {
     int64_t m = ta ? a[1] : a[0], k = ta ? a[0] : a[1];
     int64_t kb = tb ? b[1] : b[0], n = tb ? b[0] : b[1];
     if (k != kb) fail("inner dims differ: A ", dims_to_string(a), " B ", dims_to_string(b));
-    if (c.has_input(2)) broadcast_dims(c.dims(2), {m, n});
+    if (c.has_input(2)) {
+      // C must broadcast to [m, n] in one direction (ONNX "unidirectional broadcasting").
+      Dims cd = c.dims(2);
+      bool ok = cd.size() <= 2;
+      for (size_t i = 0; ok && i < cd.size(); ++i) {
+        int64_t want = (cd.size() == 2 && i == 0) ? m : n;
+        ok = cd[i] == 1 || cd[i] == want;
+      }
+      if (!ok) fail("C ", dims_to_string(cd), " does not broadcast to [", m, ",", n, "]");
+    }
     c.set_output(0, c.dtype(0), {m, n});
   };
   register_schema(gemm);

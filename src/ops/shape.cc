@@ -77,7 +77,7 @@ SliceParams slice_params(const Dims& in, const std::vector<int64_t>& starts, con
     } else {
       s = clampi(s, 0, dim - 1);
       e = clampi(e, -1, dim - 1);
-      len = s > e ? (s - e + (-step) - 1) / (-step) : 0;
+      len = dim > 0 && s > e ? (s - e + (-step) - 1) / (-step) : 0;  // clamps above give s=0 > e=-1 on an empty axis
     }
     p.starts[ax] = s;
     p.steps[ax] = step;

@@ -21,7 +21,8 @@ size_t eliminate_noops(ir::Graph& g) {
     // A Dropout whose mask is read, or a no-op producing a graph output (its name is part of the
     // model's interface), stays.
     if (noop && n.outputs.size() > 1 && !consumers[n.outputs[1]].empty()) noop = false;
-    if (noop && std::count(g.outputs.begin(), g.outputs.end(), n.outputs[0])) noop = false;
+    for (int o : n.outputs)
+      if (noop && std::count(g.outputs.begin(), g.outputs.end(), o)) noop = false;
     if (noop && n.inputs[0] >= 0) {
       replacement[n.outputs[0]] = n.inputs[0];
       ++removed;

@@ -24,16 +24,21 @@ std::string read_file(const std::string& path, const std::string& what) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes, const std::string& what) {
+  write_file_atomic(path, std::vector<std::string_view>{bytes}, what);
+}
+
+void write_file_atomic(const std::string& path, const std::vector<std::string_view>& pieces, const std::string& what) {
   const std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) fail("cannot write ", what, " '", path, "': ", std::strerror(errno));
-  size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
-  bool ok = written == bytes.size() && std::fflush(f) == 0;
+  bool ok = true;
+  for (std::string_view p : pieces) ok = ok && std::fwrite(p.data(), 1, p.size(), f) == p.size();
+  ok = ok && std::fflush(f) == 0;
   int err = errno;
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) {
     std::remove(tmp.c_str());
-    fail("cannot write ", what, " '", path, "': ", std::strerror(err));
+    fail("cannot write ", what, " '", path, "': ", std::strerror(err ? err : EIO));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     err = errno;

@@ -19,14 +19,24 @@ std::string dims_to_string(const Dims& dims) {
   return s + "]";
 }
 
-Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
+Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) { allocate(true); }
+
+Tensor Tensor::uninitialized(DType dtype, Dims dims) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.dims_ = std::move(dims);
+  t.allocate(false);
+  return t;
+}
+
+void Tensor::allocate(bool zero) {
   for (int64_t d : dims_)
     if (d < 0) fail("cannot allocate a tensor with negative dim ", dims_to_string(dims_));
   // Round up so even empty tensors get a distinct, aligned allocation.
   size_t bytes = (nbytes() + 63) / 64 * 64 + 64;
   void* p = std::aligned_alloc(64, bytes);
   if (!p) fail("out of memory allocating ", bytes, " bytes for a tensor ", dims_to_string(dims_));
-  std::memset(p, 0, bytes);
+  if (zero) std::memset(p, 0, bytes);
   storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
   data_ = p;
 }

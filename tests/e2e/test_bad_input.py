@@ -44,15 +44,17 @@ EXPECT = {
     # unsupported ops (additionally every op type + node name must appear, see UNSUPPORTED_*)
     "unsupported_ops_compile": ["unsupported"],
     # dynamic dims without a value / bad values
-    "compile_without_seq":     ["seq"],
-    "compile_without_batch":   ["batch"],
-    "batch_zero":              ["batch"],
-    "batch_negative":          ["batch"],
+    "compile_without_seq":     ["dynamic ('sequence') and no value was given: pass --seq"],
+    "compile_without_batch":   ["dynamic ('batch') and no value was given: pass --batch"],
+    "batch_zero":              ["--batch must be a positive integer, got 0"],
+    "batch_negative":          ["--batch must be a positive integer, got -2"],
+    "dim_unknown_name":        ["no dynamic dim named 'seqlen'"],
+    "dim_malformed":           ["--dim 'seqlen' must be name=value"],
     # artifacts
-    "artifact_weight_byte_flipped": ["checksum", "corrupt"],
+    "artifact_weight_byte_flipped": ["section weights at offset"],
     "artifact_header_byte_flipped": ["checksum", "corrupt", "header"],
     "artifact_truncated":      ["truncat", "corrupt", "size"],
-    "artifact_newer_version":  ["version"],
+    "artifact_newer_version":  ["format version 999, newer than this kiln supports"],
     "artifact_random_bytes":   ["magic", "not a kiln", "corrupt"],
     # .npy inputs
     "npy_wrong_dtype":         ["dtype"],
@@ -67,7 +69,7 @@ EXPECT = {
     "npy_nonexistent":         ["no such file", "not found", "cannot open", "does not exist"],
     # outputs / runtime
     "output_dir_unwritable":   ["output", "director"],
-    "token_id_out_of_range":   ["gather", "index", "out of range"],
+    "token_id_out_of_range":   ["(gather): index "],
     # command line (extra cases)
     "unknown_subcommand":      ["frobnicate", "unknown", "command"],
     "unknown_option":          ["--no-such-option", "unknown", "option"],
@@ -357,6 +359,8 @@ def main():
         ("compile_without_batch", compile_argv(model, ["--seq", S]), False, None),
         ("batch_zero", compile_argv(model, ["--batch", "0", "--seq", S]), False, None),
         ("batch_negative", compile_argv(model, ["--batch", "-2", "--seq", S]), False, None),
+        ("dim_unknown_name", compile_argv(model, ["--batch", B, "--seq", S, "--dim", "seqlen=37"]), False, None),
+        ("dim_malformed", compile_argv(model, ["--batch", B, "--seq", S, "--dim", "seqlen"]), False, None),
         ("artifact_weight_byte_flipped", run_argv(bad_art.get("weights", "")), True, None),
         ("artifact_header_byte_flipped", run_argv(bad_art.get("header", "")), True, None),
         ("artifact_truncated", run_argv(bad_art.get("truncated", "")), True, None),

@@ -211,7 +211,11 @@ template <typename T> void clip_ref(const KernelContext& c) {
   T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
   if (c.inputs.size() > 1 && c.inputs[1].present()) lo = c.inputs[1].as<T>()[0];
   if (c.inputs.size() > 2 && c.inputs[2].present()) hi = c.inputs[2].as<T>()[0];
-  unary_loop<T, T>(c, [lo, hi](T x) { return x < lo ? lo : (x > hi ? hi : x); });
+  // Min(max, Max(x, min)) as ONNX specifies: all values become `max` when min > max; NaN passes through.
+  unary_loop<T, T>(c, [lo, hi](T x) {
+    T y = x < lo ? lo : x;
+    return y > hi ? hi : y;
+  });
 }
 
 }  // namespace

@@ -1,0 +1,405 @@
+// Shared helpers for Kiln's unit tests: THE tolerance table, tensor construction, running a kernel or
+// a whole op (shape rule + reference kernel), value comparison with useful failure messages, a small
+// IR graph builder for pass tests, and a self-deleting temp directory.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kernels/isa.h"
+#include "kernels/kernel.h"
+#include "kiln/dtype.h"
+#include "kiln/error.h"
+#include "kiln/tensor.h"
+#include "ops/op_schema.h"
+
+namespace kiln::test {
+
+// =====================================================================================================
+// THE tolerance table. Every numeric comparison in tests/ uses one of these bounds; documentation cites
+// this file. A value passes when |actual - expected| <= abs + rel * |expected|.
+// =====================================================================================================
+struct Tolerance {
+  double abs;
+  double rel;
+};
+// fp32 reference kernels vs values computed by hand or with NumPy in float64 (the expected values are
+// exact to ~1e-16; the bound covers fp32 rounding of inputs, intermediates and the result).
+inline constexpr Tolerance kTolF32{1e-5, 1e-5};
+// fp64 reference kernels vs hand/NumPy values.
+inline constexpr Tolerance kTolF64{1e-12, 1e-12};
+// Integer, bool and pure data-movement results: bit-exact.
+inline constexpr Tolerance kTolExact{0, 0};
+// fp32 fast (oneDNN) GEMM vs the reference GEMM (double accumulator), inputs drawn from [-1, 1]:
+//   |fast - ref| <= kGemmRelPerSqrtK * sqrt(K) * scale      (absolute; rel = 0)
+// where scale = 1 for MatMul and |alpha| + |beta| for Gemm with C in [-1, 1]. A K-term fp32 dot
+// product of unit-range values has magnitude ~sqrt(K) and rounding error ~sqrt(K) * 6e-8, so this is
+// 1e-4 relative to the sqrt(K)-scaled magnitude (~1000x the typical error); any indexing, stride or
+// transposition bug produces O(1) errors and fails.
+inline constexpr double kGemmRelPerSqrtK = 1e-4;
+inline Tolerance gemm_tolerance(int64_t k, double scale = 1.0) {
+  return {kGemmRelPerSqrtK * std::sqrt(static_cast<double>(k < 1 ? 1 : k)) * scale, 0.0};
+}
+
+// ---- tensors -----------------------------------------------------------------------------------------
+
+// tensor<float>({2, 3}, {1, 2, 3, 4, 5, 6}); tensor<int64_t>({}, {7}) is a scalar. The value count must
+// match the dims.
+template <typename T>
+Tensor tensor(const Dims& dims, std::initializer_list<T> values) {
+  Tensor t(dtype_of<T>(), dims);
+  if (static_cast<int64_t>(values.size()) != t.numel())
+    throw std::logic_error("test tensor: " + std::to_string(values.size()) + " values for dims " +
+                           dims_to_string(dims));
+  T* p = t.data_as<T>();
+  for (const T& v : values) *p++ = v;
+  return t;
+}
+template <typename T>
+Tensor tensor(const Dims& dims, const std::vector<T>& values) {
+  Tensor t(dtype_of<T>(), dims);
+  if (static_cast<int64_t>(values.size()) != t.numel())
+    throw std::logic_error("test tensor: wrong value count for dims " + dims_to_string(dims));
+  for (size_t i = 0; i < values.size(); ++i) t.data_as<T>()[i] = values[i];
+  return t;
+}
+template <typename T>
+Tensor scalar(T v) {
+  return tensor<T>({}, {v});
+}
+// Deterministic values in [-1, 1) from a fixed-seed LCG (no <random> distribution differences
+// between standard libraries).
+inline Tensor random_f32(const Dims& dims, uint64_t seed) {
+  Tensor t(DType::f32, dims);
+  uint64_t s = seed * 6364136223846793005ull + 1442695040888963407ull;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    t.data_as<float>()[i] = static_cast<float>(static_cast<double>(s >> 40) / static_cast<double>(1ull << 24) * 2.0 - 1.0);
+  }
+  return t;
+}
+
+// Element i of any tensor as a double (bool -> 0/1).
+inline double element(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::f32: return t.data_as<float>()[i];
+    case DType::f64: return t.data_as<double>()[i];
+    case DType::i64: return static_cast<double>(t.data_as<int64_t>()[i]);
+    case DType::i32: return t.data_as<int32_t>()[i];
+    case DType::i8: return t.data_as<int8_t>()[i];
+    case DType::u8: return t.data_as<uint8_t>()[i];
+    case DType::boolean: return t.data_as<uint8_t>()[i] ? 1.0 : 0.0;
+    default: throw std::logic_error("test: element() of unsupported dtype");
+  }
+}
+
+// ---- comparisons -------------------------------------------------------------------------------------
+
+inline std::string multi_index(const Dims& dims, int64_t flat) {
+  std::vector<int64_t> idx(dims.size());
+  for (size_t k = dims.size(); k-- > 0;) {
+    idx[k] = dims[k] ? flat % dims[k] : 0;
+    flat = dims[k] ? flat / dims[k] : 0;
+  }
+  return dims_to_string(idx);
+}
+
+// Element-wise comparison; on failure the message gives, for the first mismatches, the flat and
+// multi-dimensional index, both values and the bound. NaN matches only NaN.
+inline ::testing::AssertionResult all_close(const Tensor& actual, const std::vector<double>& expected,
+                                            Tolerance tol) {
+  if (actual.numel() != static_cast<int64_t>(expected.size()))
+    return ::testing::AssertionFailure() << "tensor " << dims_to_string(actual.dims()) << " has "
+                                         << actual.numel() << " elements, expected " << expected.size();
+  std::ostringstream msg;
+  msg.precision(9);
+  int bad = 0;
+  for (int64_t i = 0; i < actual.numel(); ++i) {
+    const double a = element(actual, i), e = expected[i];
+    const double bound = tol.abs + tol.rel * std::fabs(e);
+    bool ok;
+    if (std::isnan(e) || std::isnan(a)) ok = std::isnan(e) && std::isnan(a);
+    else if (std::isinf(e) || std::isinf(a)) ok = a == e;
+    else ok = std::fabs(a - e) <= bound;
+    if (!ok && ++bad <= 8)
+      msg << "\n  at index " << i << " " << multi_index(actual.dims(), i) << ": actual " << a << ", expected "
+          << e << ", |diff| " << std::fabs(a - e) << " > bound " << bound;
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " of " << actual.numel() << " elements differ" << msg.str();
+}
+inline ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, Tolerance tol) {
+  if (actual.dims() != expected.dims())
+    return ::testing::AssertionFailure() << "dims " << dims_to_string(actual.dims()) << " vs expected "
+                                         << dims_to_string(expected.dims());
+  std::vector<double> e(expected.numel());
+  for (int64_t i = 0; i < expected.numel(); ++i) e[i] = element(expected, i);
+  return all_close(actual, e, tol);
+}
+// dtype, dims and values in one check.
+inline ::testing::AssertionResult tensor_is(const Tensor& actual, DType dtype, const Dims& dims,
+                                            const std::vector<double>& expected, Tolerance tol) {
+  if (actual.dtype() != dtype)
+    return ::testing::AssertionFailure() << "dtype " << dtype_name(actual.dtype()) << ", expected "
+                                         << dtype_name(dtype);
+  if (actual.dims() != dims)
+    return ::testing::AssertionFailure() << "dims " << dims_to_string(actual.dims()) << ", expected "
+                                         << dims_to_string(dims);
+  return all_close(actual, expected, tol);
+}
+
+// expect_close: EXPECT_CLOSE(actual, {1, 2.5, 3}, kTolF32) -- a macro so failures report the caller's
+// line (variadic so brace lists pass through).
+#define EXPECT_CLOSE(...) EXPECT_TRUE(::kiln::test::all_close(__VA_ARGS__))
+#define EXPECT_TENSOR(...) EXPECT_TRUE(::kiln::test::tensor_is(__VA_ARGS__))
+
+// Runs `f` and checks it throws kiln::Error whose message contains every string in `parts`.
+template <typename F>
+::testing::AssertionResult throws_error(F&& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    for (const std::string& p : parts)
+      if (what.find(p) == std::string::npos)
+        return ::testing::AssertionFailure() << "message \"" << what << "\" does not contain \"" << p << "\"";
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw a non-kiln exception: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
+}
+// EXPECT_KILN_ERROR(statement, {"part", "other part"})
+#define EXPECT_KILN_ERROR(stmt, ...) EXPECT_TRUE(::kiln::test::throws_error([&] { stmt; }, __VA_ARGS__))
+
+// ---- attributes --------------------------------------------------------------------------------------
+
+// Attr().i("axis", 1).ints("perm", {0, 2, 1}) converts to ir::Attrs.
+class Attr {
+ public:
+  Attr& i(const std::string& name, int64_t v) { a_.set_int(name, v); return *this; }
+  Attr& f(const std::string& name, double v) { a_.set_float(name, v); return *this; }
+  Attr& s(const std::string& name, const std::string& v) { a_.set_string(name, v); return *this; }
+  Attr& ints(const std::string& name, std::vector<int64_t> v) { a_.set_ints(name, std::move(v)); return *this; }
+  Attr& floats(const std::string& name, std::vector<double> v) {
+    ir::Attribute at;
+    at.kind = ir::Attribute::Kind::floats;
+    at.floats = std::move(v);
+    a_.set(name, std::move(at));
+    return *this;
+  }
+  Attr& t(const std::string& name, Tensor v) {
+    ir::Attribute at;
+    at.kind = ir::Attribute::Kind::tensor;
+    at.t = std::make_shared<const Tensor>(std::move(v));
+    a_.set(name, std::move(at));
+    return *this;
+  }
+  operator const ir::Attrs&() const { return a_; }
+  const ir::Attrs& attrs() const { return a_; }
+
+ private:
+  ir::Attrs a_;
+};
+
+// ---- running kernels ---------------------------------------------------------------------------------
+
+struct OutSpec {
+  DType dtype;
+  Dims dims;
+};
+
+inline kernels::TensorArg arg_of(const Tensor& t) {
+  // An empty Tensor() is an omitted optional input (data == nullptr).
+  return {t.dtype(), t.dims(), const_cast<void*>(t.data())};
+}
+
+// Runs the kernel registered for exactly (op, dtype, isa) on `inputs`, with outputs allocated from
+// `outs` and filled with 0xFF bytes. Throws std::logic_error when no such kernel exists.
+inline std::vector<Tensor> run_kernel(const std::string& op, DType dtype, kernels::Isa isa,
+                                      const std::vector<Tensor>& inputs, const std::vector<OutSpec>& outs,
+                                      const ir::Attrs& attrs = ir::Attrs()) {
+  const kernels::KernelEntry* k = kernels::find_kernel(op, dtype, isa);
+  if (!k)
+    throw std::logic_error("no " + std::string(kernels::isa_name(isa)) + " kernel for " + op + " on " +
+                           dtype_name(dtype));
+  std::vector<Tensor> out;
+  for (const OutSpec& s : outs) {
+    out.emplace_back(s.dtype, s.dims);
+    // Poison (NaN / -1 / true): a kernel must write every output element, as the runtime's arena is
+    // reused between steps and runs.
+    std::memset(out.back().data(), 0xFF, out.back().nbytes());
+  }
+  kernels::KernelContext ctx{attrs, {}, {}};
+  for (const Tensor& t : inputs) ctx.inputs.push_back(arg_of(t));
+  for (Tensor& t : out) ctx.outputs.push_back(arg_of(t));
+  k->fn(ctx);
+  return out;
+}
+
+// Runs `op` the way compile-time folding does: every input becomes a constant of a one-node graph,
+// the op's shape rule (ops::infer_node) gives the output dtypes and dims, and the reference kernel
+// selected by ops::kernel_dtype computes the values. An empty Tensor() input is an omitted optional
+// input. Errors from the shape rule or the kernel propagate as kiln::Error.
+inline std::vector<Tensor> eval_op(const std::string& op, const std::vector<Tensor>& inputs,
+                                   const ir::Attrs& attrs = ir::Attrs(), int num_outputs = 1) {
+  ir::Graph g;
+  ir::Node n;
+  n.op = op;
+  n.name = "test_" + op;
+  n.attrs = attrs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].empty()) {
+      n.inputs.push_back(-1);
+      continue;
+    }
+    n.inputs.push_back(g.add_constant("in" + std::to_string(i), inputs[i]));
+  }
+  for (int o = 0; o < num_outputs; ++o) {
+    ir::Value v;
+    v.name = "out" + std::to_string(o);
+    n.outputs.push_back(g.add_value(v));
+  }
+  const int idx = g.add_node(n);
+  ops::infer_node(g, idx);
+  const ir::Node& node = g.nodes[idx];
+  std::vector<OutSpec> specs;
+  for (int o : node.outputs) specs.push_back({g.values[o].dtype, ir::static_dims(g.values[o].shape)});
+  return run_kernel(op, ops::kernel_dtype(g, node), kernels::Isa::ref, inputs, specs, node.attrs);
+}
+inline Tensor eval1(const std::string& op, const std::vector<Tensor>& inputs, const ir::Attrs& attrs = ir::Attrs()) {
+  return eval_op(op, inputs, attrs, 1).at(0);
+}
+
+// Output dtype and shape the op's shape rule infers for inputs of the given dtypes/dims. Inputs listed
+// in `constants` (by position) are passed as constants with those values instead.
+struct InputSpec {
+  DType dtype;
+  Dims dims;
+  Tensor constant;  // empty: a runtime value
+};
+inline ir::Value infer_output(const std::string& op, const std::vector<InputSpec>& inputs,
+                              const ir::Attrs& attrs = ir::Attrs(), int output = 0, int num_outputs = 1) {
+  ir::Graph g;
+  ir::Node n;
+  n.op = op;
+  n.name = "test_" + op;
+  n.attrs = attrs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].constant.empty()) {
+      n.inputs.push_back(g.add_constant("in" + std::to_string(i), inputs[i].constant));
+    } else {
+      ir::Value v;
+      v.name = "in" + std::to_string(i);
+      v.dtype = inputs[i].dtype;
+      v.shape = ir::shape_of(inputs[i].dims);
+      n.inputs.push_back(g.add_value(v));
+    }
+  }
+  for (int o = 0; o < num_outputs; ++o) {
+    ir::Value v;
+    v.name = "out" + std::to_string(o);
+    n.outputs.push_back(g.add_value(v));
+  }
+  const int idx = g.add_node(n);
+  ops::infer_node(g, idx);
+  return g.values[g.nodes[idx].outputs.at(output)];
+}
+inline InputSpec value_of(DType dtype, Dims dims) { return {dtype, std::move(dims), Tensor()}; }
+inline InputSpec const_of(Tensor t) { return {t.dtype(), t.dims(), std::move(t)}; }
+
+// ---- IR graph builder (pass tests) -------------------------------------------------------------------
+
+// A dim given as a number or a symbol name: shape({"batch", "seq", 4}).
+struct DimArg {
+  ir::Dim d;
+  DimArg(int v) : d(ir::Dim::of(v)) {}
+  DimArg(int64_t v) : d(ir::Dim::of(v)) {}
+  DimArg(const char* s) : d(ir::Dim::sym(s)) {}
+};
+inline ir::Shape shape(std::initializer_list<DimArg> dims) {
+  ir::Shape s;
+  for (const DimArg& d : dims) s.push_back(d.d);
+  return s;
+}
+
+class GraphBuilder {
+ public:
+  ir::Graph g;
+
+  // A graph input with a possibly symbolic shape.
+  int input(const std::string& name, DType dtype, ir::Shape s) {
+    ir::Value v;
+    v.name = name;
+    v.dtype = dtype;
+    v.shape = std::move(s);
+    int id = g.add_value(v);
+    g.inputs.push_back(id);
+    return id;
+  }
+  int constant(const std::string& name, Tensor t) { return g.add_constant(name, std::move(t)); }
+  // A node whose outputs are new, untyped values (dtype f32, rank 0) as the frontend creates them.
+  // Output value names are `outputs`; the node is named after the first output. -1 = omitted input.
+  std::vector<int> node(const std::string& op, const std::vector<int>& inputs,
+                        const std::vector<std::string>& outputs, const ir::Attrs& attrs = ir::Attrs()) {
+    ir::Node n;
+    n.op = op;
+    n.name = outputs.empty() ? op : outputs[0];
+    n.inputs = inputs;
+    n.attrs = attrs;
+    std::vector<int> ids;
+    for (const std::string& o : outputs) {
+      ir::Value v;
+      v.name = o;
+      ids.push_back(g.add_value(v));
+    }
+    n.outputs = ids;
+    g.add_node(std::move(n));
+    return ids;
+  }
+  int node1(const std::string& op, const std::vector<int>& inputs, const std::string& output,
+            const ir::Attrs& attrs = ir::Attrs()) {
+    return node(op, inputs, {output}, attrs).at(0);
+  }
+  void output(int v) { g.outputs.push_back(v); }
+};
+
+// ---- temp files --------------------------------------------------------------------------------------
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its files at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kiln_test_XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = buf.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace kiln::test
