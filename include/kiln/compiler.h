@@ -22,7 +22,8 @@ struct CompileOptions {
 };
 
 struct CompileReport {
-  size_t source_nodes = 0;      // nodes in the imported graph
+  size_t source_nodes = 0;      // nodes in the ONNX graph, Constant nodes included
+  size_t constant_nodes = 0;    // of which Constant nodes (read as constants, never run)
   size_t folded_nodes = 0;      // nodes evaluated at compile time (shape chains, constant math)
   size_t removed_nodes = 0;     // dead or no-op nodes removed (Identity, Dropout, unused)
   size_t steps = 0;             // steps in the compiled plan

@@ -58,8 +58,8 @@ Command add_compile(CLI::App& app) {
     }
     CompileReport r = compile_file(args->model, out, opts);
     std::printf("compiled %s -> %s in %.2f s\n", args->model.c_str(), out.c_str(), r.seconds);
-    std::printf("  nodes:   %zu imported, %zu folded at compile time, %zu removed, %zu steps to run\n",
-                r.source_nodes, r.folded_nodes, r.removed_nodes, r.steps);
+    std::printf("  nodes:   %zu in the model (%zu Constant), %zu folded at compile time, %zu removed, %zu steps to run\n",
+                r.source_nodes, r.constant_nodes, r.folded_nodes, r.removed_nodes, r.steps);
     std::printf("  memory:  weights %s, activation arena %s, artifact %s\n", human_bytes(r.weight_bytes).c_str(),
                 human_bytes(r.arena_bytes).c_str(), human_bytes(r.artifact_bytes).c_str());
     if (!args->dump_ir.empty()) {

@@ -59,7 +59,8 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   if (options.seq < 0) fail("--seq must be a positive integer, got ", options.seq);
   frontend::ImportedModel m = frontend::import_onnx(model_path);
   CompileReport r;
-  r.source_nodes = m.graph.nodes.size();
+  r.source_nodes = m.onnx_nodes;
+  r.constant_nodes = m.constant_nodes;
   passes::PassReport pr = passes::run_passes(m.graph, options);
   r.folded_nodes = pr.folded;
   r.removed_nodes = pr.noops + pr.dead;
@@ -81,7 +82,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
       {"inputs", tensor_specs(plan, plan.inputs)},
       {"outputs", tensor_specs(plan, plan.outputs)},
       {"sizes", {{"weight_bytes", plan.weight_bytes}, {"arena_bytes", plan.arena_bytes}, {"steps", plan.steps.size()},
-                 {"source_nodes", r.source_nodes}, {"folded_nodes", r.folded_nodes}, {"removed_nodes", r.removed_nodes}}},
+                 {"source_nodes", r.source_nodes}, {"constant_nodes", r.constant_nodes}, {"folded_nodes", r.folded_nodes}, {"removed_nodes", r.removed_nodes}}},
   };
   r.artifact_bytes = artifact::write_artifact(artifact_path, meta, plan, weights);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

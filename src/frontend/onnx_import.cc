@@ -273,6 +273,7 @@ ImportedModel import_onnx(const std::string& path) {
   m.producer = producer_of(lp.model);
   m.opset = lp.opset;
   m.sha256 = sha256_hex(lp.bytes.data(), lp.bytes.size());
+  m.onnx_nodes = static_cast<size_t>(g.node_size());
   lp.bytes.clear();
   lp.bytes.shrink_to_fit();
 
@@ -342,6 +343,7 @@ ImportedModel import_onnx(const std::string& path) {
       if (pn.output_size() != 1) fail(what, " must have one output");
       Tensor t = narrow_f64(constant_value(n.attrs, what));
       define(pn.output(0), graph.add_constant(pn.output(0), std::move(t)), what);
+      ++m.constant_nodes;
       continue;
     }
     for (const std::string& in : pn.input()) {

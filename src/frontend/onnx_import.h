@@ -16,6 +16,8 @@ struct ImportedModel {
   std::string producer;  // "pytorch 1.13.1"
   int64_t opset = 0;
   std::string sha256;    // digest of the model file's bytes
+  size_t onnx_nodes = 0;      // nodes in the ONNX graph
+  size_t constant_nodes = 0;  // of which Constant nodes, imported as constant values
 };
 
 // Imports the model. Node outputs are created untyped; shapes are inferred after specialisation.
