@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/npy.h"
+#include "cli/sample_inputs.h"
 #include "kiln/error.h"
 #include "kiln/session.h"
 
@@ -41,6 +42,7 @@ Command add_run(CLI::App& app) {
   struct Args {
     std::string artifact, output_dir;
     std::vector<std::string> inputs;
+    int threads = 0;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("artifact", args->artifact, "Compiled .kiln file")->required();
@@ -49,16 +51,14 @@ Command add_run(CLI::App& app) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("-d,--output-dir", args->output_dir, "Directory for <output name>.npy files")->required();
+  cmd->add_option("--threads", args->threads, "Intra-op threads (default: one per available CPU)");
   return [args]() {
-    std::vector<NamedTensor> inputs;
-    for (const std::string& spec : args->inputs) {
-      size_t eq = spec.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-        fail("--input '", spec, "' must be NAME=FILE.npy");
-      inputs.push_back({spec.substr(0, eq), read_npy(spec.substr(eq + 1))});
-    }
+    if (args->threads < 0) fail("--threads must be >= 0, got ", args->threads);
+    std::vector<NamedTensor> inputs = read_input_specs(args->inputs);
     make_dirs(args->output_dir);
-    Session session(args->artifact);
+    SessionOptions options;
+    options.threads = args->threads;
+    Session session(args->artifact, options);
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<NamedTensor> outputs = session.run(inputs);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -15,6 +15,8 @@ Command add_analyze(CLI::App& app);
 Command add_compile(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_run(CLI::App& app);
+Command add_bench(CLI::App& app);
+Command add_profile(CLI::App& app);
 
 // "1.5 MiB"
 std::string human_bytes(double bytes);

@@ -60,6 +60,8 @@ int main(int argc, char** argv) {
     add("compile", add_compile);
     add("inspect", add_inspect);
     add("run", add_run);
+    add("bench", add_bench);
+    add("profile", add_profile);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

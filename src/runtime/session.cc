@@ -1,5 +1,10 @@
 #include "kiln/session.h"
 
+#include <omp.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -9,6 +14,7 @@
 #include "artifact/artifact.h"
 #include "kernels/kernel.h"
 #include "kiln/error.h"
+#include "runtime/step_cost.h"
 
 namespace kiln {
 namespace {
@@ -21,16 +27,40 @@ struct BoundStep {
 
 }  // namespace
 
+// CPUs this process may run on, in order. Read once, before any session pins a thread (pinning the
+// calling thread narrows what sched_getaffinity reports for it afterwards).
+const std::vector<int>& allowed_cpus() {
+  static const std::vector<int> cpus = [] {
+    cpu_set_t set;
+    std::vector<int> c;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+      for (int i = 0; i < CPU_SETSIZE; ++i)
+        if (CPU_ISSET(i, &set)) c.push_back(i);
+    if (c.empty()) c.push_back(0);
+    return c;
+  }();
+  return cpus;
+}
+
 struct Session::Impl {
+  SessionOptions options;
+  int threads = 1;
+  std::vector<double> step_ms, last_start_ms, last_ms;
+  int profiled = 0;
   std::unique_ptr<artifact::MappedArtifact> art;
   std::shared_ptr<void> arena;
   std::vector<void*> address;  // per plan tensor
   std::vector<BoundStep> steps;
   std::vector<TensorSpec> inputs, outputs;
-  std::string compiled_with;  // "--batch 3 --seq 37", for error messages
+  std::string compiled_with;
+  std::string meta_text;  // "--batch 3 --seq 37", for error messages
   std::mutex mu;
 
-  explicit Impl(const std::string& path) : art(std::make_unique<artifact::MappedArtifact>(path)) {
+  Impl(const std::string& path, const SessionOptions& opts)
+      : options(opts), art(std::make_unique<artifact::MappedArtifact>(path)) {
+    if (options.threads < 0) fail("threads must be >= 0, got ", options.threads);
+    const std::vector<int>& cpus = allowed_cpus();
+    threads = options.threads ? options.threads : static_cast<int>(cpus.size());
     const planner::Plan& plan = art->plan();
     void* mem = std::aligned_alloc(64, planner::align_up(plan.arena_bytes) + 64);
     if (!mem) fail("out of memory allocating a ", plan.arena_bytes, "-byte activation arena");
@@ -59,8 +89,29 @@ struct Session::Impl {
     }
     for (int id : plan.inputs) inputs.push_back({plan.tensors[id].name, plan.tensors[id].dtype, plan.tensors[id].dims});
     for (int id : plan.outputs) outputs.push_back({plan.tensors[id].name, plan.tensors[id].dtype, plan.tensors[id].dims});
-    const auto& opts = art->meta().at("options");
-    compiled_with = str("--batch ", opts.value("batch", 0), " --seq ", opts.value("seq", 0));
+    const auto& opts_json = art->meta().at("options");
+    compiled_with = str("--batch ", opts_json.value("batch", 0), " --seq ", opts_json.value("seq", 0));
+    step_ms.assign(steps.size(), 0.0);
+    last_start_ms.assign(steps.size(), 0.0);
+    last_ms.assign(steps.size(), 0.0);
+    meta_text = art->meta().dump();
+  }
+
+  // OpenMP's thread count is a per-calling-thread setting: apply it on whichever thread calls run().
+  // Pinning binds the team's threads (reused by libgomp for this caller) to distinct CPUs once.
+  void prepare_threads() {
+    omp_set_num_threads(threads);
+    thread_local bool pinned = false;
+    if (pinned || !options.pin_threads) return;
+    pinned = true;
+    const std::vector<int>& cpus = allowed_cpus();
+#pragma omp parallel num_threads(threads)
+    {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpus[omp_get_thread_num() % cpus.size()], &set);
+      pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
   }
 
   void load_input(const TensorSpec& spec, int id, const Tensor& given) {
@@ -97,15 +148,26 @@ struct Session::Impl {
     if (!missing.empty()) fail("missing model input(s): ", missing);
 
     std::lock_guard<std::mutex> lock(mu);
+    prepare_threads();
     for (size_t i = 0; i < inputs.size(); ++i) load_input(inputs[i], plan.inputs[i], *by_name[inputs[i].name]);
+    using clock = std::chrono::steady_clock;
+    const clock::time_point run_start = clock::now();
     for (size_t i = 0; i < steps.size(); ++i) {
       const BoundStep& b = steps[i];
+      const clock::time_point t0 = options.profile ? clock::now() : clock::time_point{};
       try {
         b.kernel->fn(b.ctx);
       } catch (const Error& e) {
         fail("step ", i, ", node '", b.step->name, "' (", b.step->op, "): ", e.what());
       }
+      if (options.profile) {
+        const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+        step_ms[i] += ms;
+        last_ms[i] = ms;
+        last_start_ms[i] = std::chrono::duration<double, std::milli>(t0 - run_start).count();
+      }
     }
+    if (options.profile) ++profiled;
     std::vector<NamedTensor> out;
     for (size_t i = 0; i < outputs.size(); ++i) {
       Tensor t(outputs[i].dtype, outputs[i].dims);
@@ -116,7 +178,8 @@ struct Session::Impl {
   }
 };
 
-Session::Session(const std::string& artifact_path) : impl_(std::make_unique<Impl>(artifact_path)) {}
+Session::Session(const std::string& artifact_path, const SessionOptions& options)
+    : impl_(std::make_unique<Impl>(artifact_path, options)) {}
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
@@ -124,6 +187,36 @@ Session& Session::operator=(Session&&) noexcept = default;
 const std::vector<TensorSpec>& Session::inputs() const { return impl_->inputs; }
 const std::vector<TensorSpec>& Session::outputs() const { return impl_->outputs; }
 
+int Session::threads() const { return impl_->threads; }
+
+const std::string& Session::metadata_json() const { return impl_->meta_text; }
+
 std::vector<NamedTensor> Session::run(const std::vector<NamedTensor>& inputs) { return impl_->run(inputs); }
+
+int Session::profiled_runs() const { return impl_->profiled; }
+
+std::vector<StepProfile> Session::profile() const {
+  const planner::Plan& plan = impl_->art->plan();
+  std::vector<StepProfile> out;
+  for (size_t i = 0; i < impl_->steps.size(); ++i) {
+    const BoundStep& b = impl_->steps[i];
+    StepProfile p;
+    p.op = b.step->op;
+    p.name = b.step->name;
+    p.kernel = b.kernel->name;
+    auto spec = [&](int id) {
+      return id < 0 ? std::string("_") : std::string(dtype_name(plan.tensors[id].dtype)) + dims_to_string(plan.tensors[id].dims);
+    };
+    for (size_t k = 0; k < b.step->inputs.size(); ++k) p.shapes += (k ? ", " : "") + spec(b.step->inputs[k]);
+    p.shapes += " ->";
+    for (size_t k = 0; k < b.step->outputs.size(); ++k) p.shapes += (k ? ", " : " ") + spec(b.step->outputs[k]);
+    p.flops = runtime::step_flops(b.ctx, b.step->op);
+    p.ms = impl_->step_ms[i];
+    p.last_start_ms = impl_->last_start_ms[i];
+    p.last_ms = impl_->last_ms[i];
+    out.push_back(std::move(p));
+  }
+  return out;
+}
 
 }  // namespace kiln
