@@ -2,6 +2,8 @@
 #   make demo   install packages, build, export a BERT-base-sized model, compile and run it
 #   make test   install packages, build, run every test (CTest: unit, ops, passes, e2e, bad input)
 #   make build  build only (binary at build/kiln)
+#   make bench-micro  kernel micro-benchmarks (Google Benchmark) under the shared benchmark lock
+#   make bench  install packages, build, run bench/e2e/compare (Kiln vs ONNX Runtime vs PyTorch; minutes)
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= 2
@@ -10,10 +12,18 @@ PY := /usr/bin/python3
 # Debian packages the build, tests and demo need. Installed idempotently: apt runs only when one is missing.
 DEB_PACKAGES := cmake make g++ ccache pkg-config zlib1g-dev libssl-dev \
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler \
-  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev \
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
   python3 python3-numpy python3-torch python3-onnx
 
-.PHONY: all build deps configure test demo clean
+# What bench/e2e/compare needs besides DEB_PACKAGES: OpenBLAS, which Debian recommends with python3-torch
+# (without it PyTorch runs on the reference BLAS); Node.js and npm for ONNX Runtime (onnxruntime-node, from
+# the npm registry, pinned in bench/e2e/node/package-lock.json). Node.js is installed only if missing.
+BENCH_DEB_PACKAGES := libopenblas0
+ORT_NODE_DIR := bench/e2e/node
+# Extra arguments for `make bench`, e.g. BENCH_ARGS='--models minilm-l12-h384 --batch 1 --seconds 2 --rounds 1'
+BENCH_ARGS ?=
+
+.PHONY: all build deps configure test demo clean bench-micro bench bench-deps
 
 all: build
 
@@ -36,8 +46,38 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 1
 
+# Micro-benchmarks of the non-GEMM kernels (ref / avx2 / avx512) on BERT shapes. Runs hold the lock other
+# benchmarks on this machine take; MICRO_ARGS passes Google Benchmark flags (e.g. --benchmark_filter=Softmax).
+BENCH_LOCK ?= /tmp/kiln-bench.lock
+MICRO_ARGS ?= --benchmark_min_time=0.2
+bench-micro: configure
+	cmake --build $(BUILD) -j $(JOBS) --target kiln_micro
+	flock $(BENCH_LOCK) $(BUILD)/kiln_micro $(MICRO_ARGS)
+
 demo: build
 	$(PY) scripts/demo.py --kiln $(BUILD)/kiln --work $(BUILD)/demo
+
+bench-deps: deps $(ORT_NODE_DIR)/node_modules/.kiln-installed
+	@missing=$$(for p in $(BENCH_DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+# onnxruntime-node, as pinned by the lock file. ONNXRUNTIME_NODE_INSTALL=skip: its install script would fetch
+# GPU files from a host that cannot be reached; the CPU library ships in the package itself.
+$(ORT_NODE_DIR)/node_modules/.kiln-installed: $(ORT_NODE_DIR)/package.json $(ORT_NODE_DIR)/package-lock.json
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  echo "installing Debian packages: nodejs npm"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y --no-install-recommends nodejs npm; \
+	fi
+	cd $(ORT_NODE_DIR) && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+	touch $@
+
+bench: build bench-deps
+	$(PY) bench/e2e/compare --kiln $(BUILD)/kiln --out $(BUILD)/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

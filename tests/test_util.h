@@ -42,6 +42,20 @@ inline constexpr Tolerance kTolF32{1e-5, 1e-5};
 inline constexpr Tolerance kTolF64{1e-12, 1e-12};
 // Integer, bool and pure data-movement results: bit-exact.
 inline constexpr Tolerance kTolExact{0, 0};
+// fp32 fast (AVX2 / AVX-512, src/kernels/x86/) LayerNormalization, SkipLayerNormalization and Softmax
+// vs the reference kernels (double statistics), inputs in [-1, 1) (masked softmax scores -3.4e38): the
+// fast kernels keep fp32 statistics (two-pass) and an fp32 exp, a few ulp of error on outputs of
+// magnitude <= ~4.
+inline constexpr Tolerance kTolFastNorm{1e-5, 1e-5};
+// fp32 fast GELU vs the reference GELU (double): the erf form is within ~5e-7 relative of the exact
+// value everywhere, the tanh form within ~1e-6 (the fp32 argument of its exp); the absolute part
+// covers outputs below ~1e-6 in the negative tail (x < -5), where the reference's own 1 + erf(x/sqrt2)
+// cancels in double.
+inline constexpr Tolerance kTolFastGelu{1e-6, 1e-6};
+// fp32 fast vectorised exp and erf (the Exp / Erf kernels) vs std::exp / std::erf in double over dense
+// sweeps: relative, achieved ~2e-7; the absolute part only absorbs results in fp32's subnormal range.
+inline constexpr Tolerance kTolFastMath{1e-37, 1e-6};
+// Fast Add / Mul vs the reference: the same single fp32 operation per element, so kTolExact.
 // fp32 fast (oneDNN) GEMM vs the reference GEMM (double accumulator), inputs drawn from [-1, 1]:
 //   |fast - ref| <= kGemmRelPerSqrtK * sqrt(K) * scale      (absolute; rel = 0)
 // where scale = 1 for MatMul and |alpha| + |beta| for Gemm with C in [-1, 1]. A K-term fp32 dot
@@ -245,7 +259,7 @@ inline std::vector<Tensor> run_kernel(const std::string& op, DType dtype, kernel
   kernels::KernelContext ctx{attrs, {}, {}};
   for (const Tensor& t : inputs) ctx.inputs.push_back(arg_of(t));
   for (Tensor& t : out) ctx.outputs.push_back(arg_of(t));
-  k->fn(ctx);
+  kernels::run_kernel_once(*k, ctx);  // prepares per-step state (oneDNN primitives) first
   return out;
 }
 

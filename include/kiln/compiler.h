@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kiln {
@@ -19,6 +20,8 @@ struct CompileOptions {
   int64_t batch = 0;
   int64_t seq = 0;
   std::map<std::string, int64_t> dims;
+  // Run the fusion passes (attention, GEMM epilogues, LayerNorm, GELU). Off only to debug or compare.
+  bool fuse = true;
 };
 
 struct CompileReport {
@@ -26,6 +29,8 @@ struct CompileReport {
   size_t constant_nodes = 0;    // of which Constant nodes (read as constants, never run)
   size_t folded_nodes = 0;      // nodes evaluated at compile time (shape chains, constant math)
   size_t removed_nodes = 0;     // dead or no-op nodes removed (Identity, Dropout, unused)
+  std::vector<std::pair<std::string, size_t>> fused;  // fused op -> how many were created
+  size_t fused_away = 0;        // nodes the fusion stage removed
   size_t steps = 0;             // steps in the compiled plan
   size_t weight_bytes = 0;
   size_t arena_bytes = 0;       // planned activation memory

@@ -65,6 +65,9 @@ class Session {
   // i64 or i32. Throws kiln::Error naming the input and the expected/found dtype or shape.
   // Returns the model outputs in the artifact's output order.
   std::vector<NamedTensor> run(const std::vector<NamedTensor>& inputs);
+  // The same, writing into `outputs`: when it already holds the model's outputs (as left by a previous
+  // call) their buffers are reused, and a run allocates nothing (the steady state of a serving loop).
+  void run(const std::vector<NamedTensor>& inputs, std::vector<NamedTensor>& outputs);
 
   // Per-step times accumulated over the runs made with SessionOptions::profile, in plan order; and
   // how many runs that was.

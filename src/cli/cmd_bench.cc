@@ -58,14 +58,15 @@ Command add_bench(CLI::App& app) {
     const int64_t seq = meta.at("options").value("seq", int64_t{0});
     const int64_t seqs_per_call = batch > 0 ? batch : 1;
 
-    for (int i = 0; i < args->warmup; ++i) session.run(inputs);
+    std::vector<NamedTensor> outputs;
+    for (int i = 0; i < args->warmup; ++i) session.run(inputs, outputs);
     using clock = std::chrono::steady_clock;
     std::vector<double> lat;
     const clock::time_point start = clock::now();
     double elapsed = 0;
     while (elapsed < args->seconds || lat.size() < 3) {
       const clock::time_point t0 = clock::now();
-      session.run(inputs);
+      session.run(inputs, outputs);
       const clock::time_point t1 = clock::now();
       lat.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
       elapsed = std::chrono::duration<double>(t1 - start).count();

@@ -16,6 +16,7 @@ Command add_compile(CLI::App& app) {
     std::string model, output, dump_ir;
     int64_t batch = 0, seq = 0;
     std::vector<std::string> dims;
+    bool no_fuse = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "ONNX model file")->required();
@@ -26,6 +27,7 @@ Command add_compile(CLI::App& app) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
+  cmd->add_flag("--no-fuse", args->no_fuse, "Skip the fusion passes (to debug or compare)");
   return [args, batch_opt, seq_opt]() {
     CompileOptions opts;
     auto positive = [](const char* flag, int64_t v) {
@@ -34,6 +36,7 @@ Command add_compile(CLI::App& app) {
     if (batch_opt->count()) positive("--batch", args->batch);
     if (seq_opt->count()) positive("--seq", args->seq);
     opts.batch = args->batch;
+    opts.fuse = !args->no_fuse;
     opts.seq = args->seq;
     for (const std::string& d : args->dims) {
       size_t eq = d.find('=');
@@ -60,11 +63,17 @@ Command add_compile(CLI::App& app) {
     std::printf("compiled %s -> %s in %.2f s\n", args->model.c_str(), out.c_str(), r.seconds);
     std::printf("  nodes:   %zu in the model (%zu Constant), %zu folded at compile time, %zu removed, %zu steps to run\n",
                 r.source_nodes, r.constant_nodes, r.folded_nodes, r.removed_nodes, r.steps);
+    if (!r.fused.empty()) {
+      std::printf("  fused:  ");
+      for (size_t i = 0; i < r.fused.size(); ++i)
+        std::printf("%s %zu %s", i ? "," : "", r.fused[i].second, r.fused[i].first.c_str());
+      std::printf(" (%zu ops fused away)\n", r.fused_away);
+    }
     std::printf("  memory:  weights %s, activation arena %s, artifact %s\n", human_bytes(r.weight_bytes).c_str(),
                 human_bytes(r.arena_bytes).c_str(), human_bytes(r.artifact_bytes).c_str());
     if (!args->dump_ir.empty()) {
       frontend::ImportedModel m = frontend::import_onnx(args->model);
-      passes::run_passes(m.graph, opts);
+      passes::run_passes(m.graph, opts, opts.fuse);
       write_file_atomic(args->dump_ir, ir::to_text(m.graph), "IR dump");
       std::printf("  IR:      %s\n", args->dump_ir.c_str());
     }

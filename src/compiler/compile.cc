@@ -91,7 +91,9 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   CompileReport r;
   r.source_nodes = m.onnx_nodes;
   r.constant_nodes = m.constant_nodes;
-  passes::PassReport pr = passes::run_passes(m.graph, options);
+  passes::PassReport pr = passes::run_passes(m.graph, options, options.fuse);
+  r.fused = pr.fused;
+  r.fused_away = pr.fused_away;
   r.folded_nodes = pr.folded;
   r.removed_nodes = pr.noops + pr.dead;
   check_kernels(m.graph);
@@ -115,7 +117,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
       {"kiln_version", version()},
       {"onednn_version", str(dv->major, ".", dv->minor, ".", dv->patch)},
       {"source", {{"file", base_name(model_path)}, {"sha256", m.sha256}, {"producer", m.producer}, {"opset", m.opset}, {"format", "onnx"}}},
-      {"options", {{"batch", options.batch}, {"seq", options.seq}, {"dims", options.dims}, {"precision", "fp32"}}},
+      {"options", {{"batch", options.batch}, {"seq", options.seq}, {"dims", options.dims}, {"precision", "fp32"}, {"fuse", options.fuse}}},
       {"inputs", inputs_json},
       {"outputs", tensor_specs(plan, plan.outputs)},
       {"sizes", {{"weight_bytes", plan.weight_bytes}, {"arena_bytes", plan.arena_bytes}, {"steps", plan.steps.size()},

@@ -24,6 +24,7 @@ struct Dim {
   static Dim sym(std::string s) { return Dim{-1, std::move(s)}; }
   bool known() const { return value >= 0; }
   bool operator==(const Dim& o) const { return value == o.value && symbol == o.symbol; }
+  bool operator!=(const Dim& o) const { return !(*this == o); }
 };
 using Shape = std::vector<Dim>;
 

@@ -26,10 +26,12 @@ const CpuInfo& cpu_info() {
     bool f = add(__builtin_cpu_supports("avx512f"), "avx512f");
     bool bw = add(__builtin_cpu_supports("avx512bw"), "avx512bw");
     bool vl = add(__builtin_cpu_supports("avx512vl"), "avx512vl");
+    bool dq = add(__builtin_cpu_supports("avx512dq"), "avx512dq");
     add(__builtin_cpu_supports("avx512bf16"), "avx512_bf16");
     add(__builtin_cpu_supports("avx512vnni"), "avx512_vnni");
     if (avx2 && fma) c.isa = Isa::avx2;
-    if (c.isa == Isa::avx2 && f && bw && vl) c.isa = Isa::avx512;
+    // The avx512 tier's files are compiled with -mavx512f/bw/vl/dq (CMakeLists.txt).
+    if (c.isa == Isa::avx2 && f && bw && vl && dq) c.isa = Isa::avx512;
     return c;
   }();
   return info;

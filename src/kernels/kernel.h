@@ -11,6 +11,7 @@
 // KILN_FORCE_ISA) allows.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,15 @@ struct KernelContext {
   const ir::Attrs& attrs;
   std::vector<TensorArg> inputs;
   std::vector<TensorArg> outputs;
+  // Per-step state made once by the kernel's `prepare` (e.g. a oneDNN primitive with packed weights);
+  // nullptr for kernels without one.
+  void* state = nullptr;
 };
 
 using KernelFn = void (*)(const KernelContext&);
+// Called once per step when a session binds it (shapes and tensor addresses are final by then).
+// Returns state the kernel reads through KernelContext::state; the session owns it.
+using PrepareFn = std::shared_ptr<void> (*)(const KernelContext&);
 
 struct KernelEntry {
   std::string op;
@@ -44,6 +51,7 @@ struct KernelEntry {
   Isa isa;
   std::string name;  // e.g. "matmul_f32_onednn", shown by `kiln inspect`
   KernelFn fn;
+  PrepareFn prepare = nullptr;
 };
 
 // The best kernel for (op, dtype) at or below the active ISA, or nullptr.
@@ -51,9 +59,14 @@ const KernelEntry* select_kernel(const std::string& op, DType dtype);
 // Exactly this tier, or nullptr (tests compare a fast kernel with `ref`).
 const KernelEntry* find_kernel(const std::string& op, DType dtype, Isa isa);
 
-void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn);
+void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn,
+                     PrepareFn prepare = nullptr);
+// Runs a kernel once outside a session (constant folding, tests): prepares its state if it has any.
+void run_kernel_once(const KernelEntry& kernel, KernelContext ctx);
 // Explicit registration lists, called once from registry.cc.
 void register_ref_kernels();
 void register_onednn_kernels();
+// AVX2 / AVX-512 kernels for the hot non-GEMM ops (src/kernels/x86/).
+void register_x86_kernels();
 
 }  // namespace kiln::kernels

@@ -19,13 +19,24 @@ void ensure_registered() {
   std::call_once(once, [] {
     register_ref_kernels();
     register_onednn_kernels();
+    register_x86_kernels();
   });
 }
 
 }  // namespace
 
-void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn) {
-  table()[Key{op, dtype, isa}] = KernelEntry{op, dtype, isa, name, fn};
+void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn,
+                     PrepareFn prepare) {
+  table()[Key{op, dtype, isa}] = KernelEntry{op, dtype, isa, name, fn, prepare};
+}
+
+void run_kernel_once(const KernelEntry& kernel, KernelContext ctx) {
+  std::shared_ptr<void> state;
+  if (kernel.prepare) {
+    state = kernel.prepare(ctx);
+    ctx.state = state.get();
+  }
+  kernel.fn(ctx);
 }
 
 const KernelEntry* find_kernel(const std::string& op, DType dtype, Isa isa) {

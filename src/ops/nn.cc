@@ -1,4 +1,5 @@
-// Normalisation and activation ops over an axis: Softmax, LogSoftmax, LayerNormalization.
+// Normalisation and activation ops over an axis: Softmax, LogSoftmax, LayerNormalization, and Kiln's
+// fused SkipLayerNormalization.
 #include "kiln/error.h"
 #include "ops/op_schema.h"
 
@@ -41,6 +42,38 @@ void register_nn_schemas() {
     for (size_t o = 1; o < c.num_outputs(); ++o) c.set_output(o, DType::f32, stat);
   };
   register_schema(ln);
+
+  // Kiln's own fused op (default domain in Kiln's registry), made by the fusion pass from
+  // Add + LayerNormalization over the last axis:
+  //   inputs  x [.., H], skip (x's shape), gamma [H], beta [H] (optional), bias [H] (optional)
+  //   outputs y = LayerNorm((x + skip) + bias) * gamma + beta, over the last axis;
+  //           sum = (x + skip) + bias (optional, same shape as x), the fp32 sum y is computed from
+  //   attribute epsilon (default 1e-12, BERT's)
+  OpSchema sln;
+  sln.name = "SkipLayerNormalization";
+  sln.min_inputs = 3;
+  sln.max_inputs = 5;
+  sln.max_outputs = 2;
+  sln.fusion = FusionKind::opaque;
+  sln.precision = PrecisionPolicy::never;
+  sln.infer = [](InferContext& c) {
+    static const char* const names[] = {"x", "skip", "gamma", "beta", "bias"};
+    for (size_t i = 0; i < c.num_inputs(); ++i)
+      if (c.has_input(i) && c.dtype(i) != DType::f32)
+        fail(names[i], " expects f32, got ", dtype_name(c.dtype(i)));
+    for (size_t i = 0; i < 3; ++i)
+      if (!c.has_input(i)) fail(names[i], " is required");
+    const Dims in = c.dims(0);
+    if (in.empty()) fail("x must have rank >= 1, got a scalar");
+    if (c.dims(1) != in) fail("skip has shape ", dims_to_string(c.dims(1)), ", expected x's shape ", dims_to_string(in));
+    const int64_t hidden = in.back();
+    for (size_t i = 2; i < c.num_inputs(); ++i)
+      if (c.has_input(i) && (c.dims(i).size() != 1 || c.dims(i)[0] != hidden))
+        fail(names[i], " has shape ", dims_to_string(c.dims(i)), ", expected [", hidden, "]");
+    c.set_output(0, DType::f32, in);
+    if (c.num_outputs() > 1) c.set_output(1, DType::f32, in);
+  };
+  register_schema(sln);
 }
 
 }  // namespace kiln::ops

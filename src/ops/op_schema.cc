@@ -21,6 +21,7 @@ void ensure_registered() {
     register_reduce_schemas();
     register_nn_schemas();
     register_matmul_schemas();
+    register_fused_schemas();
   });
 }
 

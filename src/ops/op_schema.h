@@ -79,5 +79,6 @@ void register_shape_schemas();
 void register_reduce_schemas();
 void register_nn_schemas();
 void register_matmul_schemas();
+void register_fused_schemas();
 
 }  // namespace kiln::ops

@@ -28,10 +28,26 @@ size_t eliminate_noops(ir::Graph& g);
 // Removes nodes whose outputs nobody reads, then unused values. Returns how many nodes.
 size_t eliminate_dead_code(ir::Graph& g);
 
+// Fusion passes (each returns how many fused nodes it created). A pattern that does not match leaves
+// the graph unchanged; replaced nodes are left for eliminate_dead_code.
+// Gelu from its erf/tanh elementwise forms.
+size_t recognize_gelu(ir::Graph& g);
+// LayerNormalization from ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add.
+size_t recognize_layer_norm(ir::Graph& g);
+// MultiHeadAttention from reshape/transpose/MatMul/scale/mask/Softmax/MatMul/transpose/reshape.
+size_t fuse_attention(ir::Graph& g);
+// FusedMatMul from MatMul|Gemm with a constant weight + bias + Gelu|Relu + residual.
+size_t fuse_matmul(ir::Graph& g);
+// SkipLayerNormalization from Add(a, b) + LayerNormalization.
+size_t fuse_skip_layer_norm(ir::Graph& g);
+
 struct PassReport {
   size_t folded = 0, noops = 0, dead = 0;
+  // fused op -> how many were created, and how many nodes the fusion stage removed in all
+  std::vector<std::pair<std::string, size_t>> fused;
+  size_t fused_away = 0;
 };
 // The whole pipeline, verifying the graph after every pass; the result has static shapes only.
-PassReport run_passes(ir::Graph& g, const CompileOptions& options);
+PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse = true);
 
 }  // namespace kiln::passes

@@ -3,7 +3,7 @@
 
 namespace kiln::passes {
 
-PassReport run_passes(ir::Graph& g, const CompileOptions& options) {
+PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse) {
   PassReport r;
   ir::verify(g, false);
   bind_shapes(g, options);
@@ -14,6 +14,24 @@ PassReport run_passes(ir::Graph& g, const CompileOptions& options) {
   ir::verify(g, true);
   r.dead = eliminate_dead_code(g);
   ir::verify(g, true);
+  if (!fuse) return r;
+  const size_t before = g.nodes.size();
+  auto stage = [&](const char* op, size_t (*pass)(ir::Graph&)) {
+    size_t n = pass(g);
+    // Matched patterns leave their inner nodes behind; clear them so the next stage sees true
+    // consumer counts (a GELU's input is read once after its pattern is gone, not three times).
+    eliminate_dead_code(g);
+    ir::verify(g, true);
+    if (n) r.fused.emplace_back(op, n);
+  };
+  stage("Gelu", recognize_gelu);
+  stage("LayerNormalization", recognize_layer_norm);
+  stage("MultiHeadAttention", fuse_attention);
+  stage("FusedMatMul", fuse_matmul);
+  stage("SkipLayerNormalization", fuse_skip_layer_norm);
+  eliminate_dead_code(g);
+  ir::verify(g, true);
+  r.fused_away = before - g.nodes.size();
   return r;
 }
 

@@ -23,6 +23,7 @@ struct BoundStep {
   const kernels::KernelEntry* kernel;
   const planner::PlanStep* step;
   kernels::KernelContext ctx;
+  std::shared_ptr<void> state;
 };
 
 }  // namespace
@@ -53,7 +54,8 @@ struct Session::Impl {
   std::vector<BoundStep> steps;
   std::vector<TensorSpec> inputs, outputs;
   std::string compiled_with;
-  std::string meta_text;  // "--batch 3 --seq 37", for error messages
+  std::string meta_text;
+  std::vector<const Tensor*> matched;  // reused by every run  // "--batch 3 --seq 37", for error messages
   std::mutex mu;
 
   Impl(const std::string& path, const SessionOptions& opts)
@@ -82,9 +84,17 @@ struct Session::Impl {
     for (const planner::PlanStep& s : plan.steps) {
       const kernels::KernelEntry* k = kernels::select_kernel(s.op, s.dtype);
       if (!k) fail("artifact '", path, "' needs a kernel for ", s.op, " on ", dtype_name(s.dtype), " (node '", s.name, "'), which this kiln does not have");
-      BoundStep b{k, &s, kernels::KernelContext{s.attrs, {}, {}}};
+      BoundStep b{k, &s, kernels::KernelContext{s.attrs, {}, {}}, nullptr};
       for (int in : s.inputs) b.ctx.inputs.push_back(arg(in));
       for (int out : s.outputs) b.ctx.outputs.push_back(arg(out));
+      if (k->prepare) {
+        try {
+          b.state = k->prepare(b.ctx);
+        } catch (const Error& e) {
+          fail("preparing node '", s.name, "' (", s.op, "): ", e.what());
+        }
+        b.ctx.state = b.state.get();
+      }
       steps.push_back(std::move(b));
     }
     for (int id : plan.inputs) inputs.push_back({plan.tensors[id].name, plan.tensors[id].dtype, plan.tensors[id].dims});
@@ -129,27 +139,32 @@ struct Session::Impl {
     }
   }
 
-  std::vector<NamedTensor> run(const std::vector<NamedTensor>& given) {
-    const planner::Plan& plan = art->plan();
-    std::map<std::string, const Tensor*> by_name;
+  // Matches the given tensors to the model inputs by name; allocation-free on valid input.
+  void match_inputs(const std::vector<NamedTensor>& given, std::vector<const Tensor*>& by_index) const {
+    by_index.assign(inputs.size(), nullptr);
     for (const NamedTensor& nt : given) {
-      bool known = false;
-      for (const TensorSpec& s : inputs) known |= s.name == nt.name;
-      if (!known) {
+      size_t k = 0;
+      while (k < inputs.size() && inputs[k].name != nt.name) ++k;
+      if (k == inputs.size()) {
         std::string names;
         for (const TensorSpec& s : inputs) names += (names.empty() ? "" : ", ") + s.name;
         fail("the model has no input named '", nt.name, "' (its inputs: ", names, ")");
       }
-      if (!by_name.emplace(nt.name, &nt.tensor).second) fail("input '", nt.name, "' is given more than once");
+      if (by_index[k]) fail("input '", nt.name, "' is given more than once");
+      by_index[k] = &nt.tensor;
     }
     std::string missing;
-    for (const TensorSpec& s : inputs)
-      if (!by_name.count(s.name)) missing += (missing.empty() ? "" : ", ") + s.name;
+    for (size_t k = 0; k < inputs.size(); ++k)
+      if (!by_index[k]) missing += (missing.empty() ? "" : ", ") + inputs[k].name;
     if (!missing.empty()) fail("missing model input(s): ", missing);
+  }
 
+  void run_into(const std::vector<NamedTensor>& given, std::vector<NamedTensor>& out) {
+    const planner::Plan& plan = art->plan();
     std::lock_guard<std::mutex> lock(mu);
+    match_inputs(given, matched);
     prepare_threads();
-    for (size_t i = 0; i < inputs.size(); ++i) load_input(inputs[i], plan.inputs[i], *by_name[inputs[i].name]);
+    for (size_t i = 0; i < inputs.size(); ++i) load_input(inputs[i], plan.inputs[i], *matched[i]);
     using clock = std::chrono::steady_clock;
     const clock::time_point run_start = clock::now();
     for (size_t i = 0; i < steps.size(); ++i) {
@@ -168,13 +183,17 @@ struct Session::Impl {
       }
     }
     if (options.profile) ++profiled;
-    std::vector<NamedTensor> out;
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      Tensor t(outputs[i].dtype, outputs[i].dims);
-      std::memcpy(t.data(), address[plan.outputs[i]], t.nbytes());
-      out.push_back({outputs[i].name, std::move(t)});
+    // Reuse the caller's output tensors when they already fit; allocate only when they do not.
+    bool reusable = out.size() == outputs.size();
+    for (size_t i = 0; reusable && i < outputs.size(); ++i)
+      reusable = out[i].name == outputs[i].name && out[i].tensor.dtype() == outputs[i].dtype &&
+                 out[i].tensor.dims() == outputs[i].dims && !out[i].tensor.empty();
+    if (!reusable) {
+      out.clear();
+      for (const TensorSpec& spec : outputs) out.push_back({spec.name, Tensor(spec.dtype, spec.dims)});
     }
-    return out;
+    for (size_t i = 0; i < outputs.size(); ++i)
+      std::memcpy(out[i].tensor.data(), address[plan.outputs[i]], out[i].tensor.nbytes());
   }
 };
 
@@ -191,7 +210,15 @@ int Session::threads() const { return impl_->threads; }
 
 const std::string& Session::metadata_json() const { return impl_->meta_text; }
 
-std::vector<NamedTensor> Session::run(const std::vector<NamedTensor>& inputs) { return impl_->run(inputs); }
+std::vector<NamedTensor> Session::run(const std::vector<NamedTensor>& inputs) {
+  std::vector<NamedTensor> out;
+  impl_->run_into(inputs, out);
+  return out;
+}
+
+void Session::run(const std::vector<NamedTensor>& inputs, std::vector<NamedTensor>& outputs) {
+  impl_->run_into(inputs, outputs);
+}
 
 int Session::profiled_runs() const { return impl_->profiled; }
 

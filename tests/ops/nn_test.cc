@@ -1,4 +1,5 @@
-// Softmax, LogSoftmax, LayerNormalization: ref kernels vs NumPy, axes, coerce_2d, masks, stat outputs.
+// Softmax, LogSoftmax, LayerNormalization, SkipLayerNormalization: ref kernels vs NumPy, axes, coerce_2d,
+// masks, stat outputs. (The AVX2 / AVX-512 kernels of these ops: x86_kernels_test.cc.)
 #include <cmath>
 
 #include "test_util.h"
@@ -122,6 +123,79 @@ TEST(LayerNormalization, WrongScaleSizeThrows) {
   EXPECT_KILN_ERROR(infer_output("LayerNormalization", {value_of(DType::f32, {2, 4}), value_of(DType::f32, {4}),
                                                         value_of(DType::f32, {8})}),
                     {"bias has 8 elements, expected 4"});
+}
+
+// numpy: s = (x + skip + bias).astype(np.float32); mu = s.mean(-1); var = s.var(-1) (float64);
+// y = (s - mu) / np.sqrt(var + eps) * gamma + beta
+TEST(SkipLayerNormalization, AllInputsAndSumOutput) {
+  Tensor x = tensor<float>({2, 4}, {1, 2, 3, 4, -1, 0.5f, 0, 2.5f});
+  Tensor skip = tensor<float>({2, 4}, {0.5f, -1, 2, 0, 1, 1, -0.5f, 0.25f});
+  Tensor gamma = tensor<float>({4}, {1, 0.5f, -2, 1.5f});
+  Tensor beta = tensor<float>({4}, {0.1f, 0, -0.3f, 1});
+  Tensor bias = tensor<float>({4}, {0.25f, -0.5f, 0, 1});
+  std::vector<Tensor> out = eval_op("SkipLayerNormalization", {x, skip, gamma, beta, bias}, Attr(), 2);
+  ASSERT_EQ(out.size(), 2u);
+  // Default epsilon is BERT's 1e-12.
+  EXPECT_TENSOR(out[0], DType::f32, {2, 4},
+                {-0.5604557354183611, -0.6447306003154183, -2.2499169494602427, 2.4624377031544853,
+                 -0.44494925942284425, -0.0389249472080686, 1.724097242898638, 3.4522716741083217},
+                kTolF32);
+  EXPECT_TENSOR(out[1], DType::f32, {2, 4}, {1.75, 0.5, 5, 5, 0.25, 1, -0.5, 3.75}, kTolExact);
+}
+
+TEST(SkipLayerNormalization, OmittedBetaAndBiasAndEpsilon) {
+  Tensor x = tensor<float>({1, 2, 4}, {1, 2, 3, 4, -1, 0.5f, 0, 2.5f});
+  Tensor skip = tensor<float>({1, 2, 4}, {0.5f, -1, 2, 0, 1, 1, -0.5f, 0.25f});
+  Tensor gamma = tensor<float>({4}, {1, 0.5f, -2, 1.5f});
+  const std::vector<double> expected = {-0.8078631902719249, -0.5508158115490397, -2.4970316790223133,
+                                        0.9914684607882714,  -0.7113879915305903, 0.2134163974591771,
+                                        2.1815898406938103,  2.0630251754387117};
+  // beta omitted as -1, bias absent; then beta and bias both omitted as -1.
+  EXPECT_TENSOR(eval1("SkipLayerNormalization", {x, skip, gamma}, Attr().f("epsilon", 0.1)), DType::f32, {1, 2, 4},
+                expected, kTolF32);
+  EXPECT_TENSOR(eval1("SkipLayerNormalization", {x, skip, gamma, Tensor()}, Attr().f("epsilon", 0.1)), DType::f32,
+                {1, 2, 4}, expected, kTolF32);
+  EXPECT_TENSOR(eval1("SkipLayerNormalization", {x, skip, gamma, Tensor(), Tensor()}, Attr().f("epsilon", 0.1)),
+                DType::f32, {1, 2, 4}, expected, kTolF32);
+}
+
+// The fusion contract: SkipLayerNormalization(x, skip, gamma, beta) is bit-identical to
+// LayerNormalization(Add(x, skip), gamma, beta) over the last axis with the same epsilon, and its sum
+// output is Add(x, skip) exactly.
+TEST(SkipLayerNormalization, MatchesAddThenLayerNormalizationExactly) {
+  Tensor x = random_f32({3, 5, 37}, 11);
+  Tensor skip = random_f32({3, 5, 37}, 12);
+  Tensor gamma = random_f32({37}, 13);
+  Tensor beta = random_f32({37}, 14);
+  const Attr eps = Attr().f("epsilon", 1e-12);
+  Tensor added = eval1("Add", {x, skip});
+  Tensor unfused = eval1("LayerNormalization", {added, gamma, beta}, eps);
+  std::vector<Tensor> fused = eval_op("SkipLayerNormalization", {x, skip, gamma, beta}, eps, 2);
+  EXPECT_CLOSE(fused[0], unfused, kTolExact);
+  EXPECT_CLOSE(fused[1], added, kTolExact);
+}
+
+TEST(SkipLayerNormalization, ShapeRuleAndErrors) {
+  ir::Value y = infer_output("SkipLayerNormalization",
+                             {value_of(DType::f32, {2, 3, 8}), value_of(DType::f32, {2, 3, 8}), value_of(DType::f32, {8})},
+                             Attr(), 1, 2);
+  EXPECT_EQ(ir::static_dims(y.shape), (Dims{2, 3, 8}));
+  EXPECT_EQ(y.dtype, DType::f32);
+  EXPECT_KILN_ERROR(infer_output("SkipLayerNormalization", {value_of(DType::f32, {2, 8}), value_of(DType::f32, {1, 8}),
+                                                            value_of(DType::f32, {8})}),
+                    {"skip has shape [1,8], expected x's shape [2,8]"});
+  EXPECT_KILN_ERROR(infer_output("SkipLayerNormalization", {value_of(DType::f32, {2, 8}), value_of(DType::f32, {2, 8}),
+                                                            value_of(DType::f32, {4})}),
+                    {"gamma has shape [4], expected [8]"});
+  EXPECT_KILN_ERROR(infer_output("SkipLayerNormalization",
+                                 {value_of(DType::f32, {2, 8}), value_of(DType::f32, {2, 8}), value_of(DType::f32, {8}),
+                                  value_of(DType::f32, {8}), value_of(DType::f32, {2, 8})}),
+                    {"bias has shape [2,8], expected [8]"});
+  EXPECT_KILN_ERROR(infer_output("SkipLayerNormalization", {value_of(DType::f32, {2, 8}), value_of(DType::i64, {2, 8}),
+                                                            value_of(DType::f32, {8})}),
+                    {"skip expects f32, got i64"});
+  EXPECT_KILN_ERROR(infer_output("SkipLayerNormalization", {value_of(DType::f32, {2, 8}), value_of(DType::f32, {2, 8})}),
+                    {"has 2 inputs"});
 }
 
 }  // namespace

@@ -67,9 +67,14 @@ void gemm_f32_onednn(const KernelContext& ctx) {
 
 }  // namespace
 
+void register_onednn_fused_matmul();
+void register_onednn_attention();
+
 void register_onednn_kernels() {
   register_kernel("MatMul", DType::f32, Isa::avx2, "matmul_f32_onednn", matmul_f32_onednn);
   register_kernel("Gemm", DType::f32, Isa::avx2, "gemm_f32_onednn", gemm_f32_onednn);
+  register_onednn_fused_matmul();
+  register_onednn_attention();
 }
 
 }  // namespace kiln::kernels

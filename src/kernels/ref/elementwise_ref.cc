@@ -220,6 +220,9 @@ template <typename T> void clip_ref(const KernelContext& c) {
 
 }  // namespace
 
+void add_ref_f32(const KernelContext& c) { add_ref<float>(c); }
+void mul_ref_f32(const KernelContext& c) { mul_ref<float>(c); }
+
 void register_elementwise_ref_kernels() {
   const Isa R = Isa::ref;
 #define KILN_REG_NUM(OP, FN)                                              \

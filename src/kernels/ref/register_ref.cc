@@ -9,6 +9,7 @@ void register_ref_kernels() {
   register_reduce_ref_kernels();
   register_nn_ref_kernels();
   register_matmul_ref_kernels();
+  register_fused_ref_kernels();
 }
 
 }  // namespace kiln::kernels

@@ -1,0 +1,62 @@
+// Row- and range-level entry points of the AVX2 / AVX-512 kernels (src/kernels/x86/).
+//
+// Layout. Each `<op>_<isa>.cc` file is compiled with that ISA's flags (CMakeLists.txt) and contains
+// only pure compute on raw pointers: it includes <immintrin.h>, this header and the `*_impl.h` /
+// `simd_*.h` headers of this folder, and nothing else. Attribute parsing, shape cases, fallbacks to the
+// reference kernels, OpenMP partitioning and registration live in register_x86.cc, compiled without
+// ISA flags.
+//
+// Why so strict: an inline function or template instantiation (std::max<float>, a kiln::fail<...>,
+// an Attrs getter...) emitted in an AVX-512-compiled file is a weak symbol the linker may pick for
+// *every* caller, so generic code could end up running AVX-512 instructions on a CPU without them.
+// Everything in the ISA files therefore has internal linkage (anonymous namespace) except the
+// functions declared here, and the declarations here use only plain data types. Registration
+// (register_x86.cc) only takes the addresses of these functions; nothing ISA-specific runs until
+// select_kernel() chose a tier the CPU supports (dispatch.cc).
+#pragma once
+
+#include <cstdint>
+
+namespace kiln::kernels::x86 {
+
+// LayerNormalization (skip == nullptr) or SkipLayerNormalization over rows of `n` contiguous floats.
+// Row r reads x[r*n ...] (and skip[r*n ...]), writes y[r*n ...]; per-row vectors gamma/beta/add_bias
+// have n elements. Optional pointers may be nullptr.
+struct NormRows {
+  const float* x = nullptr;
+  const float* skip = nullptr;      // SkipLayerNormalization: y = LN(x + skip (+ add_bias))
+  const float* add_bias = nullptr;  // SkipLayerNormalization's `bias`, added before normalising
+  const float* gamma = nullptr;
+  const float* beta = nullptr;      // added after scaling (LayerNormalization's `B`)
+  float* y = nullptr;
+  float* sum = nullptr;             // SkipLayerNormalization's optional `x + skip (+ bias)` output
+  float* mean = nullptr;            // LayerNormalization's optional Mean output (one per row)
+  float* inv_std_dev = nullptr;     // LayerNormalization's optional InvStdDev output (one per row)
+  int64_t n = 0;
+  double epsilon = 0;
+};
+
+enum class BinaryOp { add, mul };
+
+// [begin, end) are rows for the row functions and element indices for the flat ones.
+#define KILN_X86_ENTRY_POINTS(ISA)                                                                   \
+  void layer_norm_rows_##ISA(const NormRows& a, int64_t begin, int64_t end);                       \
+  void softmax_rows_##ISA(const float* x, float* y, int64_t n, int64_t begin, int64_t end);        \
+  void gelu_##ISA(const float* x, float* y, bool tanh_form, int64_t begin, int64_t end);           \
+  void erf_##ISA(const float* x, float* y, int64_t begin, int64_t end);                            \
+  void exp_##ISA(const float* x, float* y, int64_t begin, int64_t end);                            \
+  /* y = a op b, all of the same shape */                                                          \
+  void binary_same_##ISA(BinaryOp op, const float* a, const float* b, float* y, int64_t begin,     \
+                         int64_t end);                                                             \
+  /* y = a op s for a scalar s */                                                                  \
+  void binary_scalar_##ISA(BinaryOp op, const float* a, float s, float* y, int64_t begin,          \
+                           int64_t end);                                                           \
+  /* rows of n: y[r, :] = a[r, :] op v[:] */                                                       \
+  void binary_rows_##ISA(BinaryOp op, const float* a, const float* v, float* y, int64_t n,         \
+                         int64_t begin, int64_t end);
+
+KILN_X86_ENTRY_POINTS(avx2)
+KILN_X86_ENTRY_POINTS(avx512)
+#undef KILN_X86_ENTRY_POINTS
+
+}  // namespace kiln::kernels::x86

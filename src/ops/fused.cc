@@ -1,0 +1,57 @@
+// Kiln's own fused ops, created by the fusion passes (src/passes/fuse_*.cc), never by exporters:
+//   FusedMatMul         y = act(A x W + bias) + residual       (one GEMM with its epilogue)
+//   MultiHeadAttention  softmax(scale * Q K^T + mask) V per head, in the [batch, seq, heads*dim] layout
+#include "kiln/error.h"
+#include "ops/op_schema.h"
+
+namespace kiln::ops {
+
+void register_fused_schemas() {
+  OpSchema mm;
+  mm.name = "FusedMatMul";
+  mm.min_inputs = 2;
+  mm.max_inputs = 4;  // A, W, bias?, residual?
+  mm.precision = PrecisionPolicy::always;
+  mm.foldable = false;
+  mm.infer = [](InferContext& c) {
+    Dims a = c.dims(0), w = c.dims(1);
+    if (a.empty() || w.size() != 2) fail("expects A of rank >= 1 and a 2-D W, got ", dims_to_string(a), " and ", dims_to_string(w));
+    const bool tb = c.attrs().get_int("trans_b", 0) != 0;
+    const int64_t k = tb ? w[1] : w[0], n = tb ? w[0] : w[1];
+    if (a.back() != k) fail("inner dims differ: A ", dims_to_string(a), ", W ", dims_to_string(w), tb ? " (transposed)" : "");
+    Dims out = a;
+    out.back() = n;
+    if (c.has_input(2) && num_elements(c.dims(2)) != n) fail("bias ", dims_to_string(c.dims(2)), " must have ", n, " elements");
+    if (c.has_input(3) && c.dims(3) != out) fail("residual ", dims_to_string(c.dims(3)), " must have the output shape ", dims_to_string(out));
+    const std::string act = c.attrs().get_string("activation", "none");
+    if (act != "none" && act != "gelu_erf" && act != "gelu_tanh" && act != "relu") fail("unknown activation '", act, "'");
+    c.set_output(0, c.dtype(0), out);
+  };
+  register_schema(mm);
+
+  OpSchema mha;
+  mha.name = "MultiHeadAttention";
+  mha.min_inputs = 3;
+  mha.max_inputs = 4;  // Q, K, V, additive mask?
+  mha.precision = PrecisionPolicy::never;
+  mha.foldable = false;
+  mha.infer = [](InferContext& c) {
+    Dims q = c.dims(0), k = c.dims(1), v = c.dims(2);
+    const int64_t heads = c.attrs().get_int("num_heads");
+    if (q.size() != 3 || k.size() != 3 || v.size() != 3)
+      fail("Q, K, V must be [batch, seq, heads*dim], got ", dims_to_string(q), ", ", dims_to_string(k), ", ", dims_to_string(v));
+    if (heads <= 0 || q[2] % heads != 0) fail("num_heads ", heads, " does not divide the hidden size ", q[2]);
+    if (k != v || k[0] != q[0] || k[2] != q[2]) fail("K and V must be [", q[0], ", seq, ", q[2], "]");
+    if (c.has_input(3)) {
+      Dims m = c.dims(3);
+      if (m.size() > 4) fail("mask must have rank <= 4, got ", dims_to_string(m));
+      broadcast_dims(m, {q[0], heads, q[1], k[1]});
+      Dims full = broadcast_dims(m, {q[0], heads, q[1], k[1]});
+      if (full != Dims{q[0], heads, q[1], k[1]}) fail("mask ", dims_to_string(m), " does not broadcast to the scores");
+    }
+    c.set_output(0, c.dtype(0), q);
+  };
+  register_schema(mha);
+}
+
+}  // namespace kiln::ops

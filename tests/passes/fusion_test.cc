@@ -1,0 +1,240 @@
+// Fusion passes IR-to-IR: recognize_gelu, recognize_layer_norm, fuse_matmul, fuse_attention,
+// fuse_skip_layer_norm — the dump after each pass, the numbers before and after (reference kernels),
+// and patterns that must not match.
+#include <map>
+
+#include "passes/passes.h"
+#include "test_util.h"
+
+namespace kiln::test {
+namespace {
+
+// Evaluates a static-shaped graph node by node with the reference kernels: the oracle for "the fused
+// graph computes what the unfused one did".
+std::vector<Tensor> run_graph(const ir::Graph& g, const std::vector<Tensor>& inputs) {
+  std::map<int, Tensor> vals;
+  for (size_t i = 0; i < g.inputs.size(); ++i) vals[g.inputs[i]] = inputs.at(i);
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].is_constant()) vals[static_cast<int>(v)] = *g.values[v].constant;
+  for (const ir::Node& n : g.nodes) {
+    std::vector<Tensor> in;
+    for (int i : n.inputs) in.push_back(i < 0 ? Tensor() : vals.at(i));
+    std::vector<OutSpec> outs;
+    for (int o : n.outputs) outs.push_back({g.values[o].dtype, ir::static_dims(g.values[o].shape)});
+    std::vector<Tensor> res = run_kernel(n.op, ops::kernel_dtype(g, n), kernels::Isa::ref, in, outs, n.attrs);
+    for (size_t k = 0; k < n.outputs.size(); ++k) vals[n.outputs[k]] = res[k];
+  }
+  std::vector<Tensor> out;
+  for (int o : g.outputs) out.push_back(vals.at(o));
+  return out;
+}
+
+// Types every value (as the pipeline does before fusing).
+void typed(ir::Graph& g) {
+  passes::fold_constants(g);
+  ir::verify(g, true);
+}
+
+// Runs `pass` + dead-code elimination; checks the numbers did not change; returns the new dump.
+std::string fuse_and_check(ir::Graph& g, size_t (*pass)(ir::Graph&), size_t expected_count,
+                           const std::vector<Tensor>& inputs, Tolerance tol = kTolF32) {
+  typed(g);
+  const std::vector<Tensor> before = run_graph(g, inputs);
+  EXPECT_EQ(pass(g), expected_count);
+  passes::eliminate_dead_code(g);
+  ir::verify(g, true);
+  const std::vector<Tensor> after = run_graph(g, inputs);
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_CLOSE(after[i], before[i], tol);
+  return ir::to_text(g);
+}
+
+Tensor f(std::initializer_list<float> v) { return tensor<float>({static_cast<int64_t>(v.size())}, v); }
+Tensor s(float v) { return scalar<float>(v); }
+
+TEST(RecognizeGelu, ErfFormHalfTimesXFirst) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({2, 5}));
+  int d = b.node1("Div", {x, b.constant("sqrt2", s(1.4142135f))}, "d");
+  int e = b.node1("Erf", {d}, "e");
+  int a = b.node1("Add", {e, b.constant("one", s(1.f))}, "a");
+  int h = b.node1("Mul", {x, b.constant("half", s(0.5f))}, "h");
+  b.output(b.node1("Mul", {h, a}, "y"));
+  EXPECT_EQ(fuse_and_check(b.g, passes::recognize_gelu, 1, {random_f32({2, 5}, 1)}),
+            "graph main(%x: f32[2,5]) {\n"
+            "  %y: f32[2,5] = Gelu<approximate=\"none\">(%x)\n"
+            "  return %y\n"
+            "}\n");
+}
+
+TEST(RecognizeGelu, ErfFormHalfLastAndMulBySqrtHalf) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({3, 4}));
+  int d = b.node1("Mul", {x, b.constant("rsqrt2", s(0.70710678f))}, "d");
+  int e = b.node1("Erf", {d}, "e");
+  int a = b.node1("Add", {b.constant("one", s(1.f)), e}, "a");
+  int m = b.node1("Mul", {x, a}, "m");
+  b.output(b.node1("Mul", {m, b.constant("half", s(0.5f))}, "y"));
+  const std::string text = fuse_and_check(b.g, passes::recognize_gelu, 1, {random_f32({3, 4}, 2)});
+  EXPECT_NE(text.find("%y: f32[3,4] = Gelu<approximate=\"none\">(%x)"), std::string::npos) << text;
+}
+
+TEST(RecognizeGelu, TanhForm) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({2, 7}));
+  int p = b.node1("Pow", {x, b.constant("three", s(3.f))}, "p");
+  int c = b.node1("Mul", {b.constant("k", s(0.044715f)), p}, "c");
+  int in = b.node1("Add", {x, c}, "in");
+  int sc = b.node1("Mul", {b.constant("s2pi", s(0.7978845608f)), in}, "sc");
+  int t = b.node1("Tanh", {sc}, "t");
+  int a = b.node1("Add", {b.constant("one", s(1.f)), t}, "a");
+  int h = b.node1("Mul", {b.constant("half", s(0.5f)), x}, "h");
+  b.output(b.node1("Mul", {h, a}, "y"));
+  const std::string text = fuse_and_check(b.g, passes::recognize_gelu, 1, {random_f32({2, 7}, 3)});
+  EXPECT_NE(text.find("%y: f32[2,7] = Gelu<approximate=\"tanh\">(%x)"), std::string::npos) << text;
+}
+
+TEST(RecognizeGelu, WrongConstantDoesNotMatch) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({2, 5}));
+  int d = b.node1("Div", {x, b.constant("c", s(1.5f))}, "d");  // not sqrt(2)
+  int e = b.node1("Erf", {d}, "e");
+  int a = b.node1("Add", {e, b.constant("one", s(1.f))}, "a");
+  int h = b.node1("Mul", {x, b.constant("half", s(0.5f))}, "h");
+  b.output(b.node1("Mul", {h, a}, "y"));
+  typed(b.g);
+  const std::string before = ir::to_text(b.g);
+  EXPECT_EQ(passes::recognize_gelu(b.g), 0u);
+  EXPECT_EQ(ir::to_text(b.g), before);
+}
+
+// x -> LayerNorm over the last axis, written out as exporters do before opset 17.
+GraphBuilder decomposed_layer_norm(int64_t rows, int64_t width, float eps) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({rows, width}));
+  Attr last = Attr().ints("axes", {-1});
+  int m = b.node1("ReduceMean", {x}, "m", last);
+  int d = b.node1("Sub", {x, m}, "d");
+  int p = b.node1("Pow", {d, b.constant("two", s(2.f))}, "p");
+  int v = b.node1("ReduceMean", {p}, "v", last);
+  int e = b.node1("Add", {v, b.constant("eps", s(eps))}, "e");
+  int sq = b.node1("Sqrt", {e}, "sq");
+  int n = b.node1("Div", {d, sq}, "n");
+  std::vector<float> gamma(width), beta(width);
+  for (int64_t i = 0; i < width; ++i) {
+    gamma[i] = 1.f + 0.1f * static_cast<float>(i);
+    beta[i] = -0.05f * static_cast<float>(i);
+  }
+  int y1 = b.node1("Mul", {n, b.constant("gamma", tensor<float>({width}, gamma))}, "y1");
+  b.output(b.node1("Add", {y1, b.constant("beta", tensor<float>({width}, beta))}, "y"));
+  return b;
+}
+
+TEST(RecognizeLayerNorm, DecomposedFormBecomesOneNode) {
+  GraphBuilder b = decomposed_layer_norm(3, 4, 1e-5f);
+  EXPECT_EQ(fuse_and_check(b.g, passes::recognize_layer_norm, 1, {random_f32({3, 4}, 4)}),
+            "graph main(%x: f32[3,4]) {\n"
+            "  const %gamma: f32[4] = [1, 1.1, 1.2, 1.3]\n"
+            "  const %beta: f32[4] = [-0, -0.050000001, -0.1, -0.15000001]\n"
+            "  %y: f32[3,4] = LayerNormalization<axis=-1, epsilon=9.9999997e-06>(%x, %gamma, %beta)\n"
+            "  return %y\n"
+            "}\n");
+}
+
+TEST(RecognizeLayerNorm, IntermediateUsedElsewhereStillCorrect) {
+  // The centred value d is also a graph output: it has a third reader, so the pattern does not match
+  // and the graph is unchanged.
+  GraphBuilder b = decomposed_layer_norm(2, 5, 1e-12f);
+  b.output(b.g.find_value("d"));
+  typed(b.g);
+  EXPECT_EQ(passes::recognize_layer_norm(b.g), 0u);
+}
+
+TEST(FuseMatMul, BiasGeluResidual) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({2, 3, 4}));
+  int r = b.input("r", DType::f32, shape({2, 3, 5}));
+  int mm = b.node1("MatMul", {x, b.constant("W", random_f32({4, 5}, 5))}, "mm");
+  int a = b.node1("Add", {b.constant("bias", random_f32({5}, 6)), mm}, "a");
+  int gl = b.node1("Gelu", {a}, "g");
+  b.output(b.node1("Add", {gl, r}, "y"));
+  const std::string text =
+      fuse_and_check(b.g, passes::fuse_matmul, 1, {random_f32({2, 3, 4}, 7), random_f32({2, 3, 5}, 8)});
+  EXPECT_NE(text.find("%y: f32[2,3,5] = FusedMatMul<activation=\"gelu_erf\">(%x, %W, %bias, %r)"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("MatMul("), std::string::npos) << text;
+}
+
+TEST(FuseMatMul, GemmWithTransposedWeightAndBias) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({3, 4}));
+  b.output(b.node1("Gemm", {x, b.constant("B", random_f32({5, 4}, 9)), b.constant("C", random_f32({5}, 10))}, "y",
+                   Attr().i("transB", 1)));
+  const std::string text = fuse_and_check(b.g, passes::fuse_matmul, 1, {random_f32({3, 4}, 11)});
+  EXPECT_NE(text.find("%y: f32[3,5] = FusedMatMul<activation=\"none\", trans_b=1>(%x, %B, %C)"), std::string::npos)
+      << text;
+}
+
+TEST(FuseMatMul, NonConstantWeightIsLeftAlone) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({3, 4}));
+  int w = b.input("w", DType::f32, shape({4, 2}));
+  b.output(b.node1("MatMul", {x, w}, "y"));
+  typed(b.g);
+  EXPECT_EQ(passes::fuse_matmul(b.g), 0u);
+}
+
+// BERT-style attention over q, k, v [B, S, H*D] with an additive mask [B, 1, 1, S].
+GraphBuilder attention_graph(int64_t B, int64_t S, int64_t H, int64_t D, bool where_mask) {
+  GraphBuilder b;
+  const int64_t HD = H * D;
+  int q = b.input("q", DType::f32, shape({B, S, HD}));
+  int k = b.input("k", DType::f32, shape({B, S, HD}));
+  int v = b.input("v", DType::f32, shape({B, S, HD}));
+  int mask = where_mask ? b.input("keep", DType::boolean, shape({B, 1, 1, S})) : b.input("mask", DType::f32, shape({B, 1, 1, S}));
+  int split = b.constant("split", tensor<int64_t>({4}, {B, S, H, D}));
+  int merge = b.constant("merge", tensor<int64_t>({3}, {B, S, HD}));
+  int qt = b.node1("Transpose", {b.node1("Reshape", {q, split}, "qr")}, "qt", Attr().ints("perm", {0, 2, 1, 3}));
+  int kt = b.node1("Transpose", {b.node1("Reshape", {k, split}, "kr")}, "kt", Attr().ints("perm", {0, 2, 3, 1}));
+  int vt = b.node1("Transpose", {b.node1("Reshape", {v, split}, "vr")}, "vt", Attr().ints("perm", {0, 2, 1, 3}));
+  int sc = b.node1("MatMul", {qt, kt}, "scores");
+  int scaled = b.node1("Div", {sc, b.constant("sqrt_d", s(std::sqrt(static_cast<float>(D))))}, "scaled");
+  int masked = where_mask ? b.node1("Where", {mask, scaled, b.constant("min", s(-3.4028235e38f))}, "masked")
+                          : b.node1("Add", {scaled, mask}, "masked");
+  int p = b.node1("Softmax", {masked}, "probs", Attr().i("axis", -1));
+  int o = b.node1("MatMul", {p, vt}, "ctx");
+  int ot = b.node1("Transpose", {o}, "ctx_t", Attr().ints("perm", {0, 2, 1, 3}));
+  b.output(b.node1("Reshape", {ot, merge}, "out"));
+  return b;
+}
+
+TEST(FuseAttention, BertPatternBecomesMultiHeadAttention) {
+  GraphBuilder b = attention_graph(2, 5, 2, 3, false);
+  Tensor mask = tensor<float>({2, 1, 1, 5}, {0, 0, 0, -10000, -10000, 0, 0, 0, 0, -3.4028235e38f});
+  const std::string text = fuse_and_check(
+      b.g, passes::fuse_attention, 1, {random_f32({2, 5, 6}, 12), random_f32({2, 5, 6}, 13), random_f32({2, 5, 6}, 14), mask});
+  EXPECT_NE(text.find("%out: f32[2,5,6] = MultiHeadAttention<num_heads=2, scale=0.5773502"), std::string::npos) << text;
+  EXPECT_NE(text.find(">(%q, %k, %v, %mask)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("Transpose"), std::string::npos) << text;
+}
+
+TEST(FuseAttention, WhereMaskedAttentionStaysUnfused) {
+  GraphBuilder b = attention_graph(1, 4, 2, 2, true);
+  typed(b.g);
+  EXPECT_EQ(passes::fuse_attention(b.g), 0u);
+}
+
+TEST(FuseSkipLayerNorm, AddThenLayerNorm) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({3, 6}));
+  int y = b.input("y", DType::f32, shape({3, 6}));
+  int sum = b.node1("Add", {x, y}, "sum");
+  b.output(b.node1("LayerNormalization", {sum, b.constant("gamma", random_f32({6}, 15)), b.constant("beta", random_f32({6}, 16))},
+                   "out", Attr().i("axis", -1).f("epsilon", 1e-12)));
+  const std::string text =
+      fuse_and_check(b.g, passes::fuse_skip_layer_norm, 1, {random_f32({3, 6}, 17), random_f32({3, 6}, 18)});
+  EXPECT_NE(text.find("%out: f32[3,6] = SkipLayerNormalization<epsilon=1e-12>(%x, %y, %gamma, %beta)"), std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace kiln::test
