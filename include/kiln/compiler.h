@@ -31,6 +31,7 @@ struct CompileReport {
   size_t removed_nodes = 0;     // dead or no-op nodes removed (Identity, Dropout, unused)
   std::vector<std::pair<std::string, size_t>> fused;  // fused op -> how many were created
   size_t fused_away = 0;        // nodes the fusion stage removed
+  size_t packed_weights = 0;    // weights stored pre-packed for this CPU's GEMM kernels
   size_t steps = 0;             // steps in the compiled plan
   size_t weight_bytes = 0;
   size_t arena_bytes = 0;       // planned activation memory

@@ -94,6 +94,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   passes::PassReport pr = passes::run_passes(m.graph, options, options.fuse);
   r.fused = pr.fused;
   r.fused_away = pr.fused_away;
+  r.packed_weights = pr.packed;
   r.folded_nodes = pr.folded;
   r.removed_nodes = pr.noops + pr.dead;
   check_kernels(m.graph);

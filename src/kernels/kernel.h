@@ -44,6 +44,10 @@ using KernelFn = void (*)(const KernelContext&);
 // Called once per step when a session binds it (shapes and tensor addresses are final by then).
 // Returns state the kernel reads through KernelContext::state; the session owns it.
 using PrepareFn = std::shared_ptr<void> (*)(const KernelContext&);
+// Compile-time weight packing: given a step whose input #1 is a constant (inputs that are not
+// constants have data == nullptr), may return that constant re-laid-out for this kernel in `packed`,
+// plus attributes describing the layout, and true. The compiler then stores `packed` instead.
+using PackFn = bool (*)(const KernelContext&, Tensor& packed, ir::Attrs& attrs);
 
 struct KernelEntry {
   std::string op;
@@ -52,6 +56,7 @@ struct KernelEntry {
   std::string name;  // e.g. "matmul_f32_onednn", shown by `kiln inspect`
   KernelFn fn;
   PrepareFn prepare = nullptr;
+  PackFn pack = nullptr;
 };
 
 // The best kernel for (op, dtype) at or below the active ISA, or nullptr.
@@ -60,7 +65,7 @@ const KernelEntry* select_kernel(const std::string& op, DType dtype);
 const KernelEntry* find_kernel(const std::string& op, DType dtype, Isa isa);
 
 void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn,
-                     PrepareFn prepare = nullptr);
+                     PrepareFn prepare = nullptr, PackFn pack = nullptr);
 // Runs a kernel once outside a session (constant folding, tests): prepares its state if it has any.
 void run_kernel_once(const KernelEntry& kernel, KernelContext ctx);
 // Explicit registration lists, called once from registry.cc.

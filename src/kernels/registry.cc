@@ -26,8 +26,8 @@ void ensure_registered() {
 }  // namespace
 
 void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn,
-                     PrepareFn prepare) {
-  table()[Key{op, dtype, isa}] = KernelEntry{op, dtype, isa, name, fn, prepare};
+                     PrepareFn prepare, PackFn pack) {
+  table()[Key{op, dtype, isa}] = KernelEntry{op, dtype, isa, name, fn, prepare, pack};
 }
 
 void run_kernel_once(const KernelEntry& kernel, KernelContext ctx) {

@@ -15,6 +15,8 @@ void register_fused_schemas() {
   mm.foldable = false;
   mm.infer = [](InferContext& c) {
     Dims a = c.dims(0), w = c.dims(1);
+    // Weights pre-packed at compile time are a flat blob; their logical dims are kept in an attribute.
+    if (c.attrs().has("weight_dims")) w = c.attrs().get_ints("weight_dims");
     if (a.empty() || w.size() != 2) fail("expects A of rank >= 1 and a 2-D W, got ", dims_to_string(a), " and ", dims_to_string(w));
     const bool tb = c.attrs().get_int("trans_b", 0) != 0;
     const int64_t k = tb ? w[1] : w[0], n = tb ? w[0] : w[1];

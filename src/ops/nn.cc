@@ -67,8 +67,9 @@ void register_nn_schemas() {
     if (in.empty()) fail("x must have rank >= 1, got a scalar");
     if (c.dims(1) != in) fail("skip has shape ", dims_to_string(c.dims(1)), ", expected x's shape ", dims_to_string(in));
     const int64_t hidden = in.back();
+    // Per-channel vectors: [H] (or any shape of H elements, as LayerNormalization's scale accepts).
     for (size_t i = 2; i < c.num_inputs(); ++i)
-      if (c.has_input(i) && (c.dims(i).size() != 1 || c.dims(i)[0] != hidden))
+      if (c.has_input(i) && num_elements(c.dims(i)) != hidden)
         fail(names[i], " has shape ", dims_to_string(c.dims(i)), ", expected [", hidden, "]");
     c.set_output(0, DType::f32, in);
     if (c.num_outputs() > 1) c.set_output(1, DType::f32, in);

@@ -40,12 +40,16 @@ size_t fuse_attention(ir::Graph& g);
 size_t fuse_matmul(ir::Graph& g);
 // SkipLayerNormalization from Add(a, b) + LayerNormalization.
 size_t fuse_skip_layer_norm(ir::Graph& g);
+// Re-lays constant weights out for the kernels this CPU will run (oneDNN's blocked GEMM layouts), so
+// the artifact stores them packed. Returns how many weights were packed.
+size_t prepack_weights(ir::Graph& g);
 
 struct PassReport {
   size_t folded = 0, noops = 0, dead = 0;
   // fused op -> how many were created, and how many nodes the fusion stage removed in all
   std::vector<std::pair<std::string, size_t>> fused;
   size_t fused_away = 0;
+  size_t packed = 0;
 };
 // The whole pipeline, verifying the graph after every pass; the result has static shapes only.
 PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse = true);

@@ -32,6 +32,9 @@ PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse) {
   eliminate_dead_code(g);
   ir::verify(g, true);
   r.fused_away = before - g.nodes.size();
+  r.packed = prepack_weights(g);
+  eliminate_dead_code(g);  // the unpacked originals
+  ir::verify(g, true);
   return r;
 }
 

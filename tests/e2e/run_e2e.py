@@ -33,11 +33,11 @@ import numpy as np
 SKIP_BY_DEFAULT = {"bert_base_demo"}
 
 
-def run_cmd(argv, timeout):
+def run_cmd(argv, timeout, env=None):
     """Run argv; returns (ok, completed_or_None, message, seconds)."""
     t0 = time.time()
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return False, None, "timed out after %ss: %s" % (timeout, " ".join(argv)), time.time() - t0
     except OSError as e:
@@ -104,13 +104,16 @@ def run_fixture(kiln, fdir, meta, work, args, input_dir="inputs", label=None, ar
     out_dir = os.path.join(work, "out_" + input_dir) + os.sep
     shutil.rmtree(out_dir, ignore_errors=True)
     argv = [kiln, "run", artifact]
+    run_env = None
+    if args.run_isa:  # only the run: the artifact was compiled (and its weights packed) for this CPU
+        run_env = dict(os.environ, KILN_FORCE_ISA=args.run_isa)
     for inp in meta["inputs"]:
         path = os.path.join(fdir, input_dir, inp + ".npy")
         if not os.path.isfile(path):  # e.g. inputs_int32/ only holds input_ids
             path = os.path.join(fdir, "inputs", inp + ".npy")
         argv += ["--input", "%s=%s" % (inp, path)]
     argv += ["--output-dir", out_dir]
-    ok, _, msg, t_run = run_cmd(argv, args.timeout)
+    ok, _, msg, t_run = run_cmd(argv, args.timeout, env=run_env)
     if not ok:
         return False, artifact, "FAIL %-26s run failed" % name, msg
 
@@ -138,6 +141,8 @@ def main():
     p.add_argument("--work-dir", help="keep artifacts/outputs here (default: a temp dir, deleted afterwards)")
     p.add_argument("--atol", type=float, default=1e-4, help="max abs error allowed (default 1e-4)")
     p.add_argument("--timeout", type=float, default=300, help="seconds per kiln invocation (default 300)")
+    p.add_argument("--run-isa", help="set KILN_FORCE_ISA to this for 'kiln run' only (e.g. ref: the reference "
+                   "kernels on an artifact compiled, and its weights packed, for this CPU)")
     args = p.parse_args()
 
     kiln = os.path.abspath(args.kiln)

@@ -238,3 +238,35 @@ TEST(FuseSkipLayerNorm, AddThenLayerNorm) {
 
 }  // namespace
 }  // namespace kiln::test
+
+namespace kiln::test {
+namespace {
+
+TEST(PrepackWeights, PackedGraphComputesTheSame) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({3, 37, 64}));
+  int mm = b.node1("MatMul", {x, b.constant("W", random_f32({64, 128}, 30))}, "mm");
+  b.output(b.node1("Add", {mm, b.constant("bias", random_f32({128}, 31))}, "y"));
+  typed(b.g);
+  passes::fuse_matmul(b.g);
+  passes::eliminate_dead_code(b.g);
+  const std::vector<Tensor> in = {random_f32({3, 37, 64}, 32)};
+  const std::vector<Tensor> before = run_graph(b.g, in);
+  const size_t packed = passes::prepack_weights(b.g);
+  if (packed == 0) GTEST_SKIP() << "this CPU's GEMM kernel takes plain weights (tier " << kernels::isa_name(kernels::active_isa()) << ")";
+  passes::eliminate_dead_code(b.g);
+  ir::verify(b.g, true);
+  const std::string text = ir::to_text(b.g);
+  EXPECT_NE(text.find("const %W.packed: f32["), std::string::npos) << text;
+  EXPECT_NE(text.find("weight_dims=[64,128]"), std::string::npos) << text;
+  // The reference kernel unpacks (what a CPU without the fast tier does); the oneDNN kernel uses the
+  // packed blob in place.
+  EXPECT_CLOSE(run_graph(b.g, in)[0], before[0], kTolF32);
+  const ir::Node& n = b.g.nodes.back();
+  std::vector<Tensor> args = {in[0], *b.g.values[n.inputs[1]].constant, *b.g.values[n.inputs[2]].constant};
+  Tensor fast = run_kernel("FusedMatMul", DType::f32, kernels::Isa::avx2, args, {{DType::f32, {3, 37, 128}}}, n.attrs)[0];
+  EXPECT_CLOSE(fast, before[0], gemm_tolerance(64));
+}
+
+}  // namespace
+}  // namespace kiln::test

@@ -4,6 +4,7 @@
 
 #include "kernels/broadcast.h"
 #include "kernels/kernel.h"
+#include "kernels/onednn/weight_packing.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kiln/error.h"
 
@@ -18,8 +19,16 @@ double apply_activation(double x, const std::string& act) {
 
 namespace {
 
+// Weights packed at compile time for oneDNN are unpacked once into plain [K, N] (or [N, K]).
+std::shared_ptr<void> prepare_fused_matmul_ref(const KernelContext& c) {
+  if (!has_packed_layout(c.attrs)) return nullptr;
+  return std::make_shared<Tensor>(unpack_weights(c.attrs, c.inputs[1].data, c.attrs.get_int("trans_b", 0) != 0));
+}
+
 void fused_matmul_ref(const KernelContext& c) {
-  const TensorArg &A = c.inputs[0], &W = c.inputs[1], &Y = c.outputs[0];
+  const TensorArg &A = c.inputs[0], &Y = c.outputs[0];
+  TensorArg W = c.inputs[1];
+  if (c.state) W.data = static_cast<Tensor*>(c.state)->data();
   const bool tb = c.attrs.get_int("trans_b", 0) != 0;
   const int64_t k = A.dims.back(), n = Y.dims.back(), m = A.numel() / k;
   const float* bias = c.inputs.size() > 2 && c.inputs[2].present() ? c.inputs[2].as<float>() : nullptr;
@@ -88,7 +97,8 @@ void multi_head_attention_ref(const KernelContext& c) {
 }  // namespace
 
 void register_fused_ref_kernels() {
-  register_kernel("FusedMatMul", DType::f32, Isa::ref, "fused_matmul_ref_f32", fused_matmul_ref);
+  register_kernel("FusedMatMul", DType::f32, Isa::ref, "fused_matmul_ref_f32", fused_matmul_ref,
+                  prepare_fused_matmul_ref);
   register_kernel("MultiHeadAttention", DType::f32, Isa::ref, "multi_head_attention_ref_f32", multi_head_attention_ref);
 }
 

@@ -54,8 +54,11 @@ struct Avx512 {
   static C lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
   static V select(C c, V if_true, V if_false) { return _mm512_mask_blend_ps(c, if_false, if_true); }
   static V round_nearest(V v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  // p * 2^n for integral n (here within [-150, 129]); scalef handles overflow to inf and subnormals.
-  static V pow2_scale(V p, V n) { return _mm512_scalef_ps(p, n); }
+  // vexp's input range and final scaling p * 2^n (n integral, within [-150, 129] after the clamp):
+  // scalef produces subnormals, 0 and inf exactly where the correctly rounded e^x does, at full speed.
+  static constexpr float kExpMin = -104.0f;  // e^-104 < half the smallest subnormal: 0
+  static constexpr float kExpMax = 89.0f;    // e^89 > FLT_MAX: inf
+  static V exp_scale(V p, V n, V /*x*/) { return _mm512_scalef_ps(p, n); }
   static float hsum(V v) { return _mm512_reduce_add_ps(v); }
   static float hmax(V v) { return _mm512_reduce_max_ps(v); }
 };

@@ -13,14 +13,15 @@ namespace kiln::kernels::x86 {
 namespace {
 
 // e^x. Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2 (ln2 split into a 9-bit head, so n*hi
-// is exact, and a tail), a degree-6 polynomial for e^r, then scaling by 2^n. x is clamped to
-// [-104, 89] first: e^-104 is below half the smallest fp32 subnormal and e^89 overflows, so results
-// are 0 / subnormal / inf exactly where the correctly rounded result is. NaN propagates.
+// is exact, and a tail), a degree-6 polynomial for e^r, then scaling by 2^n. x is first clamped to
+// the traits' [kExpMin, kExpMax], and S::exp_scale maps the ends to 0 / inf (AVX-512: exactly where
+// the correctly rounded result underflows / overflows; AVX2: also flushes results below ~2.4e-38).
+// NaN propagates.
 template <class S> inline typename S::V vexp(typename S::V x) {
   using V = typename S::V;
-  x = S::min(S::set1(89.0f), S::max(S::set1(-104.0f), x));
-  const V n = S::round_nearest(S::mul(x, S::set1(1.44269504088896341f)));
-  V r = S::fnma(n, S::set1(0.693359375f), x);
+  const V xc = S::min(S::set1(S::kExpMax), S::max(S::set1(S::kExpMin), x));
+  const V n = S::round_nearest(S::mul(xc, S::set1(1.44269504088896341f)));
+  V r = S::fnma(n, S::set1(0.693359375f), xc);
   r = S::fnma(n, S::set1(-2.12194440e-4f), r);
   V p = S::set1(0.0013836827f);
   p = S::fma(p, r, S::set1(0.008374815f));
@@ -29,7 +30,7 @@ template <class S> inline typename S::V vexp(typename S::V x) {
   p = S::fma(p, r, S::set1(0.4999999f));
   p = S::fma(p, r, S::set1(1.0f));
   p = S::fma(p, r, S::set1(1.0f));
-  return S::pow2_scale(p, n);
+  return S::exp_scale(p, n, x);
 }
 
 // erfc(z) for z >= 0 (or NaN), with small *relative* error over the whole range:
