@@ -1,7 +1,10 @@
 // The kernel contract and registry.
 //
 // A kernel computes one step: it reads `inputs`, writes `outputs` (preallocated with the shapes the
-// compiler inferred; outputs never alias inputs), and reads attributes from the node's Attrs. Kernels
+// compiler inferred), and reads attributes from the node's Attrs. Outputs never alias inputs, except
+// that for ops whose schema declares fusion kind elementwise or broadcast the planner may place output 0
+// over input 0 when they have the same dtype and shape (in place): such kernels must read each element
+// before writing the same index. Kernels
 // own no threads and allocate nothing per call unless stated. Errors on bad data (an index out of
 // range) are thrown as kiln::Error; the runtime adds the node name.
 //

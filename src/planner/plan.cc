@@ -47,6 +47,28 @@ Plan build_plan(const ir::Graph& g, std::string& weights) {
   for (int in : g.inputs) first[in] = -1;
   for (int o : g.outputs) last[o] = n_steps;  // read after the last step
 
+  // In place: an elementwise step may write its output over its first input when that input dies at
+  // this step and has the output's dtype and size (the kernel contract allows exactly this alias).
+  std::vector<int> alias(g.values.size(), -1);  // value -> the value whose memory it reuses
+  auto root = [&](int v) {
+    while (alias[v] >= 0) v = alias[v];
+    return v;
+  };
+  for (int i = 0; i < n_steps; ++i) {
+    const ir::Node& n = g.nodes[i];
+    const ops::OpSchema* s = ops::find_schema(n.op);
+    if (!s || n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] < 0 || n.op == "Identity" || n.op == "Dropout")
+      continue;
+    if (s->fusion != ops::FusionKind::elementwise && s->fusion != ops::FusionKind::broadcast) continue;
+    const int in = n.inputs[0], out = n.outputs[0];
+    const ir::Value &vi = g.values[in], &vo = g.values[out];
+    if (vi.is_constant() || vi.producer < 0 || last[in] != i || vi.dtype != vo.dtype || vi.shape != vo.shape) continue;
+    if (std::count(n.inputs.begin() + 1, n.inputs.end(), in)) continue;  // x op x: keep separate
+    alias[out] = in;
+    const int r = root(in);
+    last[r] = std::max(last[r], last[out]);
+  }
+
   std::vector<Lifetime> lifetimes;
   std::vector<int> lifetime_of(g.values.size(), -1);
   uint64_t wofs = 0;
@@ -63,14 +85,18 @@ Plan build_plan(const ir::Graph& g, std::string& weights) {
       wofs = align_up(wofs + t.bytes);
     } else {
       t.kind = val.producer < 0 ? TensorKind::input : TensorKind::activation;
-      lifetime_of[v] = static_cast<int>(lifetimes.size());
-      lifetimes.push_back({first[v], std::max(last[v], first[v]), t.bytes, 0});
+      if (alias[v] < 0) {
+        lifetime_of[v] = static_cast<int>(lifetimes.size());
+        lifetimes.push_back({first[v], std::max(last[v], first[v]), t.bytes, 0});
+      }
     }
     p.tensors.push_back(std::move(t));
   }
   p.arena_bytes = place_lifetimes(lifetimes);
-  for (size_t v = 0; v < g.values.size(); ++v)
-    if (lifetime_of[v] >= 0) p.tensors[v].offset = lifetimes[lifetime_of[v]].offset;
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    const int r = g.values[v].is_constant() ? -1 : root(static_cast<int>(v));
+    if (r >= 0 && lifetime_of[r] >= 0) p.tensors[v].offset = lifetimes[lifetime_of[r]].offset;
+  }
 
   p.weight_bytes = wofs;
   weights.assign(wofs, '\0');

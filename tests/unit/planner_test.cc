@@ -1,6 +1,7 @@
 // Planner: lifetime-based arena placement (no overlap, reuse, alignment) and build_plan layout.
 #include <cstring>
 
+#include "passes/passes.h"
 #include "planner/plan.h"
 #include "test_util.h"
 
@@ -192,6 +193,44 @@ TEST(BuildPlan, Deterministic) {
   ASSERT_EQ(p1.plan.tensors.size(), p2.plan.tensors.size());
   for (size_t i = 0; i < p1.plan.tensors.size(); ++i) EXPECT_EQ(p1.plan.tensors[i].offset, p2.plan.tensors[i].offset);
   EXPECT_EQ(p1.plan.arena_bytes, p2.plan.arena_bytes);
+}
+
+}  // namespace
+}  // namespace kiln::test
+
+namespace kiln::test {
+namespace {
+
+TEST(PlannerInPlace, ElementwiseChainReusesItsInputsMemory) {
+  // x -> Relu -> Sqrt -> Add(., y): each result can overwrite its dying first input; MatMul cannot.
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({4, 8}));
+  int y = b.input("y", DType::f32, shape({4, 8}));
+  int m = b.node1("MatMul", {x, b.constant("w", random_f32({8, 8}, 40))}, "m");
+  int r = b.node1("Relu", {m}, "r");
+  int s = b.node1("Sqrt", {r}, "s");
+  b.output(b.node1("Add", {s, y}, "out"));
+  passes::fold_constants(b.g);
+  std::string weights;
+  planner::Plan p = planner::build_plan(b.g, weights);
+  auto offset = [&](const char* name) { return p.tensors[b.g.find_value(name)].offset; };
+  EXPECT_EQ(offset("r"), offset("m"));
+  EXPECT_EQ(offset("s"), offset("m"));
+  EXPECT_EQ(offset("out"), offset("m"));
+  EXPECT_NE(offset("m"), offset("x"));  // MatMul is not elementwise
+  EXPECT_NE(offset("y"), offset("m"));  // y is alive while the chain runs
+}
+
+TEST(PlannerInPlace, InputStillReadLaterIsNotOverwritten) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({2, 3}));
+  int e = b.node1("Exp", {x}, "e");
+  int r = b.node1("Relu", {e}, "r");
+  b.output(b.node1("Add", {r, e}, "out"));  // e is read again after Relu
+  passes::fold_constants(b.g);
+  std::string weights;
+  planner::Plan p = planner::build_plan(b.g, weights);
+  EXPECT_NE(p.tensors[b.g.find_value("r")].offset, p.tensors[b.g.find_value("e")].offset);
 }
 
 }  // namespace
