@@ -155,8 +155,13 @@ TEST(BuildPlan, ArenaOffsetsRespectLifetimes) {
     if (t.kind == planner::TensorKind::constant) continue;
     int first = n, last = -1;
     for (int s = 0; s < n; ++s) {
-      for (int in : plan.steps[s].inputs)
-        if (in == static_cast<int>(v)) last = std::max(last, s);
+      const planner::PlanStep& st = plan.steps[s];
+      // An in-place step (output 0 placed over input 0) consumes its input as it writes: the input's
+      // life ends just before that step.
+      const bool in_place = !st.inputs.empty() && st.inputs[0] == static_cast<int>(v) &&
+                            plan.tensors[st.outputs[0]].offset == t.offset;
+      for (int in : st.inputs)
+        if (in == static_cast<int>(v)) last = std::max(last, in_place ? s - 1 : s);
       for (int out : plan.steps[s].outputs)
         if (out == static_cast<int>(v)) first = std::min(first, s);
     }
