@@ -69,7 +69,7 @@ Command add_compile(CLI::App& app) {
         std::printf("%s %zu %s", i ? "," : "", r.fused[i].second, r.fused[i].first.c_str());
       std::printf(" (%zu ops fused away)\n", r.fused_away);
     }
-    if (r.packed_weights) std::printf("  packed:   %zu weights in this CPU's GEMM layout\n", r.packed_weights);
+    if (r.packed_weights) std::printf("  packed:  %zu weights in this CPU's GEMM layout\n", r.packed_weights);
     std::printf("  memory:  weights %s, activation arena %s, artifact %s\n", human_bytes(r.weight_bytes).c_str(),
                 human_bytes(r.arena_bytes).c_str(), human_bytes(r.artifact_bytes).c_str());
     if (!args->dump_ir.empty()) {
