@@ -1,5 +1,6 @@
 // The `kiln` binary: subcommand dispatch and the CLI's one error boundary.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -45,6 +46,10 @@ void print_error(std::string msg) {
 
 int main(int argc, char** argv) {
   using namespace kiln::cli;
+  // This process runs one model back to back: keep OpenMP's threads spinning between the steps rather
+  // than sleeping (measured here: BERT-base batch 1 p50 68 ms vs 72.5 ms, p99 78 vs 133 ms). Must be set
+  // before OpenMP starts; a user's own OMP_WAIT_POLICY wins. (A server would not want this when idle.)
+  setenv("OMP_WAIT_POLICY", "ACTIVE", 0);
   CLI::App app{"kiln: ahead-of-time compiler and runtime for transformer inference on CPUs.\n"
                "Typical use: analyze -> compile -> inspect -> run.",
                "kiln"};

@@ -271,6 +271,38 @@ TEST_P(X86Kernels, AddMulOtherBroadcastsFallBackToRef) {
   }
 }
 
+// The planner may place output 0 of elementwise / broadcast ops over input 0 (kernel.h): the fast
+// kernels must give the same bits in place as out of place.
+TEST_P(X86Kernels, ElementwiseKernelsInPlaceOverInputZero) {
+  for (const Dims& d : {Dims{3, 17}, Dims{37, 1031}}) {
+    SCOPED_TRACE(dims_to_string(d));
+    const int64_t h = d.back();
+    Tensor x = random_scaled(d, 91, 4.f), other = random_f32(d, 92), vec = random_f32({h}, 93);
+    struct Case {
+      const char* op;
+      std::vector<Tensor> rest;
+      Attr attrs;
+    };
+    const std::vector<Case> cases = {{"Add", {other}, Attr()},         {"Add", {vec}, Attr()},
+                                     {"Add", {scalar(0.5f)}, Attr()},  {"Mul", {other}, Attr()},
+                                     {"Mul", {vec}, Attr()},           {"Gelu", {}, Attr()},
+                                     {"Gelu", {}, Attr().s("approximate", "tanh")},
+                                     {"Erf", {}, Attr()},              {"Exp", {}, Attr()}};
+    for (const Case& c : cases) {
+      SCOPED_TRACE(c.op);
+      std::vector<Tensor> inputs = {x};
+      inputs.insert(inputs.end(), c.rest.begin(), c.rest.end());
+      Tensor expected = run_kernel(c.op, DType::f32, isa(), inputs, {{DType::f32, d}}, c.attrs).at(0);
+      Tensor buf(DType::f32, d);
+      std::memcpy(buf.data(), x.data(), x.nbytes());
+      kernels::KernelContext ctx{c.attrs, {arg_of(buf)}, {arg_of(buf)}};
+      for (const Tensor& t : c.rest) ctx.inputs.push_back(arg_of(t));
+      kernels::find_kernel(c.op, DType::f32, isa())->fn(ctx);
+      EXPECT_CLOSE(buf, expected, kTolExact);
+    }
+  }
+}
+
 // ---- dispatch ----------------------------------------------------------------------------------------
 
 TEST(X86Dispatch, HotOpsSelectTheActiveTier) {
