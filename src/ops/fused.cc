@@ -1,6 +1,7 @@
 // Kiln's own fused ops, created by the fusion passes (src/passes/fuse_*.cc), never by exporters:
 //   FusedMatMul         y = act(A x W + bias) + residual       (one GEMM with its epilogue)
-//   MultiHeadAttention  softmax(scale * Q K^T + mask) V per head, in the [batch, seq, heads*dim] layout
+//   MultiHeadAttention  softmax(scale * Q K^T + mask) V per head, in the [batch, seq, heads*dim] layout;
+//                       with packed_qkv=1 Q, K, V come as one [batch, seq, 3*heads*dim] input
 #include "kiln/error.h"
 #include "ops/op_schema.h"
 
@@ -23,7 +24,13 @@ void register_fused_schemas() {
     if (a.back() != k) fail("inner dims differ: A ", dims_to_string(a), ", W ", dims_to_string(w), tb ? " (transposed)" : "");
     Dims out = a;
     out.back() = n;
-    if (c.has_input(2) && num_elements(c.dims(2)) != n) fail("bias ", dims_to_string(c.dims(2)), " must have ", n, " elements");
+    if (c.has_input(2)) {
+      // A per-column bias: [n], [1, n], ... (every dim but the last is 1).
+      Dims b = c.dims(2);
+      bool ok = !b.empty() && b.back() == n && b.size() <= out.size();
+      for (size_t i = 0; ok && i + 1 < b.size(); ++i) ok = b[i] == 1;
+      if (!ok) fail("bias ", dims_to_string(b), " must have ", n, " elements, as [", n, "] or [1, ", n, "]");
+    }
     if (c.has_input(3) && c.dims(3) != out) fail("residual ", dims_to_string(c.dims(3)), " must have the output shape ", dims_to_string(out));
     const std::string act = c.attrs().get_string("activation", "none");
     if (act != "none" && act != "gelu_erf" && act != "gelu_tanh" && act != "relu") fail("unknown activation '", act, "'");
@@ -38,8 +45,18 @@ void register_fused_schemas() {
   mha.precision = PrecisionPolicy::never;
   mha.foldable = false;
   mha.infer = [](InferContext& c) {
-    Dims q = c.dims(0), k = c.dims(1), v = c.dims(2);
     const int64_t heads = c.attrs().get_int("num_heads");
+    Dims q = c.dims(0), k, v;
+    if (c.attrs().get_int("packed_qkv", 0)) {
+      // One [B, S, 3*H*D] input from the merged Q/K/V projection.
+      if (q.size() != 3 || q[2] % 3 != 0) fail("packed QKV must be [batch, seq, 3*hidden], got ", dims_to_string(q));
+      if (c.has_input(1) || c.has_input(2)) fail("with packed_qkv, inputs 1 and 2 must be omitted");
+      q[2] /= 3;
+      k = v = q;
+    } else {
+      k = c.dims(1);
+      v = c.dims(2);
+    }
     if (q.size() != 3 || k.size() != 3 || v.size() != 3)
       fail("Q, K, V must be [batch, seq, heads*dim], got ", dims_to_string(q), ", ", dims_to_string(k), ", ", dims_to_string(v));
     if (heads <= 0 || q[2] % heads != 0) fail("num_heads ", heads, " does not divide the hidden size ", q[2]);
@@ -53,6 +70,7 @@ void register_fused_schemas() {
     }
     c.set_output(0, c.dtype(0), q);
   };
+  mha.min_inputs = 1;
   register_schema(mha);
 }
 

@@ -111,7 +111,7 @@ size_t fuse_attention(ir::Graph& g) {
     mha.outputs = g.nodes[oi].outputs;
     mha.attrs.set_int("num_heads", heads);
     mha.attrs.set_float("scale", scale);
-    replace_node(g, oi, std::move(mha));
+    if (!replace_node(g, oi, std::move(mha))) continue;
     pv.refresh();
     ++count;
   }

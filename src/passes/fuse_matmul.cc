@@ -41,8 +41,10 @@ size_t fuse_matmul(ir::Graph& g) {
       fused.attrs.set_int("trans_b", tb ? 1 : 0);
       if (mm.inputs.size() > 2 && mm.inputs[2] >= 0) {
         const int c = mm.inputs[2];
-        if (!pv.is_constant(c) || num_elements(ir::static_dims(g.values[c].shape)) != n ||
-            mm.attrs.get_float("beta", 1.0) != 1.0)
+        // Only a per-column bias: [n] or [1, n]. A [m, 1] C is per row, even when m == n.
+        const ir::Shape& cs = g.values[c].shape;
+        if (!pv.is_constant(c) || num_elements(ir::static_dims(cs)) != n || mm.attrs.get_float("beta", 1.0) != 1.0 ||
+            cs.size() > 2 || (cs.size() == 2 && cs[0].value != 1))
           continue;
         fused.inputs.push_back(c);
       }
@@ -57,6 +59,7 @@ size_t fuse_matmul(ir::Graph& g) {
         const int bias = PatternView::other_input(*add, cur);
         if (pv.is_constant(bias) && g.values[bias].dtype == DType::f32 &&
             num_elements(ir::static_dims(g.values[bias].shape)) == n && g.values[bias].shape.back().value == n &&
+            g.values[bias].shape.size() <= g.values[mm.inputs[0]].shape.size() &&
             elementwise_kind(add->op)) {
           fused.inputs.push_back(bias);
           cur = add->outputs[0];
@@ -91,7 +94,7 @@ size_t fuse_matmul(ir::Graph& g) {
     fused.attrs.set_string("activation", act);
     fused.name = g.nodes[last].name + "/fused_matmul";
     fused.outputs = g.nodes[last].outputs;
-    replace_node(g, last, std::move(fused));
+    if (!replace_node(g, last, std::move(fused))) continue;
     pv.refresh();
     ++count;
   }
@@ -118,7 +121,7 @@ size_t fuse_skip_layer_norm(ir::Graph& g) {
     skip.inputs = {a, b, ln.inputs[1], ln.inputs.size() > 2 ? ln.inputs[2] : -1};
     skip.outputs = ln.outputs;
     skip.attrs.set_float("epsilon", ln.attrs.get_float("epsilon", 1e-5));
-    replace_node(g, static_cast<int>(i), std::move(skip));
+    if (!replace_node(g, static_cast<int>(i), std::move(skip))) continue;
     pv.refresh();
     ++count;
   }

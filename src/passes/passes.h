@@ -38,6 +38,9 @@ size_t recognize_layer_norm(ir::Graph& g);
 size_t fuse_attention(ir::Graph& g);
 // FusedMatMul from MatMul|Gemm with a constant weight + bias + Gelu|Relu + residual.
 size_t fuse_matmul(ir::Graph& g);
+// Merged Q/K/V projection: the three FusedMatMuls feeding one MultiHeadAttention from the same input
+// become one, and the attention reads packed_qkv.
+size_t fuse_qkv(ir::Graph& g);
 // SkipLayerNormalization from Add(a, b) + LayerNormalization.
 size_t fuse_skip_layer_norm(ir::Graph& g);
 // Re-lays constant weights out for the kernels this CPU will run (oneDNN's blocked GEMM layouts), so

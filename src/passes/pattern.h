@@ -44,8 +44,9 @@ class PatternView {
 bool near(double value, double expected, double rel = 1e-4);
 
 // Replaces node `index` (the last node of a match) by `fused`, which must produce the same output
-// values. Re-infers the fused node and checks the output types did not change (a wrong match is a bug,
-// caught here rather than as wrong numbers).
-void replace_node(ir::Graph& g, int index, ir::Node fused);
+// values. Re-infers the fused node; if its shape rule rejects the inputs or the output types would
+// change (a corner the matcher did not check), restores the original node and returns false: the
+// fusion is skipped, never a wrong answer or an aborted compile.
+bool replace_node(ir::Graph& g, int index, ir::Node fused);
 
 }  // namespace kiln::passes

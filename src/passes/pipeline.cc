@@ -28,6 +28,7 @@ PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse) {
   stage("LayerNormalization", recognize_layer_norm);
   stage("MultiHeadAttention", fuse_attention);
   stage("FusedMatMul", fuse_matmul);
+  stage("merged QKV projection", fuse_qkv);
   stage("SkipLayerNormalization", fuse_skip_layer_norm);
   eliminate_dead_code(g);
   ir::verify(g, true);

@@ -35,8 +35,7 @@ size_t prepack_weights(ir::Graph& g) {
     ir::Node fused = n;
     fused.attrs = attrs;
     fused.inputs[1] = g.add_constant(g.values[n.inputs[1]].name + ".packed", std::move(packed));
-    replace_node(g, static_cast<int>(i), std::move(fused));
-    ++count;
+    if (replace_node(g, static_cast<int>(i), std::move(fused))) ++count;
   }
   return count;
 }

@@ -100,7 +100,7 @@ size_t recognize_gelu(ir::Graph& g) {
     gelu.inputs = {x};
     gelu.outputs = g.nodes[last].outputs;
     gelu.attrs.set_string("approximate", form);
-    replace_node(g, static_cast<int>(last), std::move(gelu));
+    if (!replace_node(g, static_cast<int>(last), std::move(gelu))) continue;
     pv.refresh();
     ++count;
   }

@@ -74,7 +74,7 @@ size_t recognize_layer_norm(ir::Graph& g) {
     ln.outputs = g.nodes[last].outputs;
     ln.attrs.set_int("axis", -1);
     ln.attrs.set_float("epsilon", static_cast<float>(*eps));
-    replace_node(g, last, std::move(ln));
+    if (!replace_node(g, last, std::move(ln))) continue;
     pv.refresh();
     ++count;
   }

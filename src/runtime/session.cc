@@ -14,6 +14,7 @@
 #include "artifact/artifact.h"
 #include "kernels/kernel.h"
 #include "kiln/error.h"
+#include "ops/op_schema.h"
 #include "runtime/step_cost.h"
 
 namespace kiln {
@@ -56,7 +57,7 @@ struct Session::Impl {
   std::string compiled_with;
   std::string meta_text;
   std::vector<const Tensor*> matched;  // reused by every run  // "--batch 3 --seq 37", for error messages
-  std::mutex mu;
+  mutable std::mutex mu;
 
   Impl(const std::string& path, const SessionOptions& opts)
       : options(opts), art(std::make_unique<artifact::MappedArtifact>(path)) {
@@ -69,10 +70,16 @@ struct Session::Impl {
     arena = std::shared_ptr<void>(mem, [](void* p) { std::free(p); });
 
     for (const planner::PlanTensor& t : plan.tensors) {
+      // Kernels write by dims: a plan whose byte counts disagree with them is refused, not trusted.
+      for (int64_t d : t.dims)
+        if (d < 0) fail("artifact '", path, "' is damaged: tensor '", t.name, "' has a negative dim");
+      if (t.bytes != static_cast<uint64_t>(num_elements(t.dims)) * dtype_size(t.dtype))
+        fail("artifact '", path, "' is damaged: tensor '", t.name, "' has ", t.bytes, " bytes for ",
+             dtype_name(t.dtype), dims_to_string(t.dims));
       if (t.kind == planner::TensorKind::constant) {
         address.push_back(const_cast<uint8_t*>(art->weights()) + t.offset);
       } else {
-        if (t.offset + t.bytes > plan.arena_bytes) fail("artifact '", path, "' is damaged: tensor '", t.name, "' lies outside the arena");
+        if (t.offset > plan.arena_bytes || t.bytes > plan.arena_bytes - t.offset) fail("artifact '", path, "' is damaged: tensor '", t.name, "' lies outside the arena");
         address.push_back(static_cast<uint8_t*>(mem) + t.offset);
       }
     }
@@ -81,7 +88,13 @@ struct Session::Impl {
       const planner::PlanTensor& t = plan.tensors[id];
       return {t.dtype, t.dims, address[id]};
     };
+    // oneDNN primitives made by `prepare` fix their thread count when created: set it first.
+    omp_set_num_threads(threads);
     for (const planner::PlanStep& s : plan.steps) {
+      const ops::OpSchema* schema = ops::find_schema(s.op);
+      const int ni = static_cast<int>(s.inputs.size()), no = static_cast<int>(s.outputs.size());
+      if (!schema || ni < schema->min_inputs || ni > schema->max_inputs || no < schema->min_outputs || no > schema->max_outputs)
+        fail("artifact '", path, "' is damaged: step '", s.name, "' (", s.op, ") does not fit the op's schema");
       const kernels::KernelEntry* k = kernels::select_kernel(s.op, s.dtype);
       if (!k) fail("artifact '", path, "' needs a kernel for ", s.op, " on ", dtype_name(s.dtype), " (node '", s.name, "'), which this kiln does not have");
       BoundStep b{k, &s, kernels::KernelContext{s.attrs, {}, {}}, nullptr};
@@ -111,9 +124,11 @@ struct Session::Impl {
   // Pinning binds the team's threads (reused by libgomp for this caller) to distinct CPUs once.
   void prepare_threads() {
     omp_set_num_threads(threads);
-    thread_local bool pinned = false;
-    if (pinned || !options.pin_threads) return;
-    pinned = true;
+    // The calling thread's OpenMP team is reused across sessions: pin it again when a session needs
+    // more threads than have been pinned so far.
+    thread_local int pinned = 0;
+    if (pinned >= threads || !options.pin_threads) return;
+    pinned = threads;
     const std::vector<int>& cpus = allowed_cpus();
 #pragma omp parallel num_threads(threads)
     {
@@ -220,9 +235,13 @@ void Session::run(const std::vector<NamedTensor>& inputs, std::vector<NamedTenso
   impl_->run_into(inputs, outputs);
 }
 
-int Session::profiled_runs() const { return impl_->profiled; }
+int Session::profiled_runs() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->profiled;
+}
 
 std::vector<StepProfile> Session::profile() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
   const planner::Plan& plan = impl_->art->plan();
   std::vector<StepProfile> out;
   for (size_t i = 0; i < impl_->steps.size(); ++i) {

@@ -17,11 +17,11 @@ double step_flops(const kernels::KernelContext& ctx, const std::string& op) {
     return 2.0 * out * static_cast<double>(ta ? a[0] : a[1]);
   }
   if (op == "MultiHeadAttention" && !ctx.inputs.empty()) {
-    // q [B, S, H*D] against k/v [B, S, H*D]: QK^T and PV, 2 * B*S*S*H*D each.
-    const Dims& q = ctx.inputs[0].dims;
-    const Dims& k = ctx.inputs[1].dims;
-    return 4.0 * static_cast<double>(q[0]) * static_cast<double>(q[1]) * static_cast<double>(k[1]) *
-           static_cast<double>(q[2]);
+    // QK^T and PV: 2 * B*Sq*Sk*H*D each (output [B, Sq, H*D]; Sk from K, or = Sq when packed).
+    const Dims& o = ctx.outputs[0].dims;
+    const double sk = ctx.inputs.size() > 1 && ctx.inputs[1].present() ? static_cast<double>(ctx.inputs[1].dims[1])
+                                                                         : static_cast<double>(o[1]);
+    return 4.0 * static_cast<double>(o[0]) * static_cast<double>(o[1]) * sk * static_cast<double>(o[2]);
   }
   return out;
 }

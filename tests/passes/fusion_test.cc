@@ -270,3 +270,59 @@ TEST(PrepackWeights, PackedGraphComputesTheSame) {
 
 }  // namespace
 }  // namespace kiln::test
+
+namespace kiln::test {
+namespace {
+
+TEST(FuseMatMul, GemmWithPerRowCIsNotFused) {
+  // C [m, 1] is added per row; with m == n it has n elements but is not a bias. Must stay a Gemm.
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({4, 8}));
+  b.output(b.node1("Gemm", {x, b.constant("B", random_f32({8, 4}, 50)), b.constant("C", random_f32({4, 1}, 51))}, "y"));
+  typed(b.g);
+  EXPECT_EQ(passes::fuse_matmul(b.g), 0u);
+  EXPECT_NE(ir::to_text(b.g).find("= Gemm("), std::string::npos);
+}
+
+TEST(FuseQkv, ThreeProjectionsBecomeOneAndAttentionReadsPacked) {
+  // x -> three biased projections -> attention: after fuse_matmul + fuse_attention + fuse_qkv, one
+  // FusedMatMul of width 3*hidden feeds MultiHeadAttention<packed_qkv=1>.
+  const int64_t B = 2, S = 5, H = 2, D = 3, HD = H * D;
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({B, S, HD}));
+  int mask = b.input("mask", DType::f32, shape({B, 1, 1, S}));
+  auto proj = [&](const char* name, uint64_t seed) {
+    int mm = b.node1("MatMul", {x, b.constant(std::string(name) + "_w", random_f32({HD, HD}, seed))}, std::string(name) + "_mm");
+    return b.node1("Add", {mm, b.constant(std::string(name) + "_b", random_f32({HD}, seed + 1))}, name);
+  };
+  int q = proj("q", 60), k = proj("k", 62), v = proj("v", 64);
+  int split = b.constant("split", tensor<int64_t>({4}, {B, S, H, D}));
+  int merge = b.constant("merge", tensor<int64_t>({3}, {B, S, HD}));
+  int qt = b.node1("Transpose", {b.node1("Reshape", {q, split}, "qr")}, "qt", Attr().ints("perm", {0, 2, 1, 3}));
+  int kt = b.node1("Transpose", {b.node1("Reshape", {k, split}, "kr")}, "kt", Attr().ints("perm", {0, 2, 3, 1}));
+  int vt = b.node1("Transpose", {b.node1("Reshape", {v, split}, "vr")}, "vt", Attr().ints("perm", {0, 2, 1, 3}));
+  int sc = b.node1("MatMul", {qt, kt}, "scores");
+  int scaled = b.node1("Mul", {sc, b.constant("inv_sqrt_d", s(1.f / std::sqrt(3.f)))}, "scaled");
+  int p = b.node1("Softmax", {b.node1("Add", {scaled, mask}, "masked")}, "probs", Attr().i("axis", -1));
+  int ot = b.node1("Transpose", {b.node1("MatMul", {p, vt}, "ctx")}, "ctx_t", Attr().ints("perm", {0, 2, 1, 3}));
+  b.output(b.node1("Reshape", {ot, merge}, "out"));
+  typed(b.g);
+  Tensor m = tensor<float>({B, 1, 1, S}, {0, 0, 0, 0, -3.4028235e38f, 0, 0, -10000, -10000, -10000});
+  const std::vector<Tensor> in = {random_f32({B, S, HD}, 66), m};
+  const std::vector<Tensor> before = run_graph(b.g, in);
+  EXPECT_EQ(passes::fuse_attention(b.g), 1u);
+  passes::eliminate_dead_code(b.g);
+  EXPECT_EQ(passes::fuse_matmul(b.g), 3u);
+  passes::eliminate_dead_code(b.g);
+  EXPECT_EQ(passes::fuse_qkv(b.g), 1u);
+  ir::verify(b.g, true);
+  const std::string text = ir::to_text(b.g);
+  EXPECT_NE(text.find("f32[2,5,18] = FusedMatMul<activation=\"none\">(%x, %"), std::string::npos) << text;
+  EXPECT_NE(text.find("packed_qkv=1, scale=0.57735"), std::string::npos) << text;
+  EXPECT_NE(text.find(", _, _, %mask)"), std::string::npos) << text;
+  EXPECT_EQ(b.g.nodes.size(), 2u) << text;
+  EXPECT_CLOSE(run_graph(b.g, in)[0], before[0], kTolF32);
+}
+
+}  // namespace
+}  // namespace kiln::test

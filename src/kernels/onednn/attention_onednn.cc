@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "kernels/attention_layout.h"
 #include "kernels/broadcast.h"
 #include "kernels/kernel.h"
 #include "kernels/onednn/onednn_common.h"
@@ -39,19 +40,20 @@ struct AttentionState {
 std::shared_ptr<void> prepare_attention(const KernelContext& c) {
   try {
     dnnl::engine& eng = onednn_engine();
-    const TensorArg &Q = c.inputs[0], &K = c.inputs[1];
+    const AttentionLayout l = attention_layout(c);
     auto st = std::make_shared<AttentionState>();
-    st->batch = Q.dims[0];
-    st->sq = Q.dims[1];
-    st->sk = K.dims[1];
-    st->heads = c.attrs.get_int("num_heads");
-    st->head_dim = Q.dims[2] / st->heads;
+    st->batch = l.batch;
+    st->sq = l.sq;
+    st->sk = l.sk;
+    st->heads = l.heads;
+    st->head_dim = l.head_dim;
     const memory::dim H = st->heads, Sq = st->sq, Sk = st->sk, D = st->head_dim, HD = H * D;
+    const memory::dim QS = l.q_stride, KS = l.kv_stride;
     const float scale = static_cast<float>(c.attrs.get_float("scale", 1.0 / std::sqrt(static_cast<double>(D))));
-    // Views of one batch element of [seq, heads*dim] as [heads, seq, dim] and, for K, [heads, dim, seq].
-    st->q_md = memory::desc({H, Sq, D}, dt::f32, memory::dims{D, HD, 1});
-    st->kt_md = memory::desc({H, D, Sk}, dt::f32, memory::dims{D, 1, HD});
-    st->v_md = memory::desc({H, Sk, D}, dt::f32, memory::dims{D, HD, 1});
+    // Views of one batch element's rows as [heads, seq, dim] and, for K, [heads, dim, seq].
+    st->q_md = memory::desc({H, Sq, D}, dt::f32, memory::dims{D, QS, 1});
+    st->kt_md = memory::desc({H, D, Sk}, dt::f32, memory::dims{D, 1, KS});
+    st->v_md = memory::desc({H, Sk, D}, dt::f32, memory::dims{D, KS, 1});
     st->out_md = memory::desc({H, Sq, D}, dt::f32, memory::dims{D, HD, 1});
     st->scores_md = memory::desc({H, Sq, Sk}, dt::f32, memory::format_tag::abc);
 
@@ -69,9 +71,9 @@ std::shared_ptr<void> prepare_attention(const KernelContext& c) {
 
     st->scores_mem = memory(st->scores_md, eng, buf);
     for (int64_t b = 0; b < st->batch; ++b) {
-      st->q.emplace_back(st->q_md, eng, c.inputs[0].as<float>() + b * Sq * HD);
-      st->kt.emplace_back(st->kt_md, eng, c.inputs[1].as<float>() + b * Sk * HD);
-      st->v.emplace_back(st->v_md, eng, c.inputs[2].as<float>() + b * Sk * HD);
+      st->q.emplace_back(st->q_md, eng, const_cast<float*>(l.q + b * Sq * QS));
+      st->kt.emplace_back(st->kt_md, eng, const_cast<float*>(l.k + b * Sk * KS));
+      st->v.emplace_back(st->v_md, eng, const_cast<float*>(l.v + b * Sk * KS));
       st->out.emplace_back(st->out_md, eng, c.outputs[0].as<float>() + b * Sq * HD);
       st->qk_args.push_back({{DNNL_ARG_SRC, st->q[b]}, {DNNL_ARG_WEIGHTS, st->kt[b]}, {DNNL_ARG_DST, st->scores_mem}});
       st->pv_args.push_back({{DNNL_ARG_SRC, st->scores_mem}, {DNNL_ARG_WEIGHTS, st->v[b]}, {DNNL_ARG_DST, st->out[b]}});

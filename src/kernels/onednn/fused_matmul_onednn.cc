@@ -100,6 +100,8 @@ std::shared_ptr<void> prepare_fused_matmul(const KernelContext& c) {
     // Weights as stored: packed at compile time (then usually exactly what the primitive wants: used in
     // place), or plain. Anything else is reordered once, here.
     const memory::desc stored = has_packed_layout(c.attrs) ? packed_layout(c.attrs) : s.w_plain;
+    if (stored.get_size() > static_cast<size_t>(c.inputs[1].numel()) * sizeof(float))
+      fail("the stored weight (", c.inputs[1].numel() * 4, " bytes) is smaller than its layout says (", stored.get_size(), ")");
     memory w_mem(stored, eng, c.inputs[1].data);
     if (s.pd.weights_desc() != stored) {
       const size_t bytes = s.pd.weights_desc().get_size();

@@ -36,6 +36,7 @@ dnnl::memory::desc packed_layout(const ir::Attrs& attrs) {
   dnnl_memory_desc_t d;
   std::memset(&d, 0, sizeof d);
   const std::vector<int64_t> dims = attrs.get_ints("packed_dims");
+  if (dims.empty() || dims.size() > DNNL_MAX_NDIMS) fail("bad packed layout rank ", dims.size());
   d.ndims = static_cast<int>(dims.size());
   d.data_type = dnnl_f32;
   d.format_kind = dnnl_blocked;
@@ -56,6 +57,7 @@ Tensor unpack_weights(const ir::Attrs& attrs, const void* packed, bool trans_b) 
     dnnl::engine& eng = onednn_engine();
     const dnnl::memory::desc src_md = packed_layout(attrs);
     const std::vector<int64_t> kn = attrs.get_ints("packed_dims");  // logical [K, N]
+    if (kn.size() != 2 || kn[0] <= 0 || kn[1] <= 0) fail("packed weights must be 2-D");
     Tensor plain(DType::f32, trans_b ? Dims{kn[1], kn[0]} : Dims{kn[0], kn[1]});
     dnnl::memory::desc dst_md({kn[0], kn[1]}, dnnl::memory::data_type::f32,
                               trans_b ? dnnl::memory::format_tag::ba : dnnl::memory::format_tag::ab);

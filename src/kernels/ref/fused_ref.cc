@@ -2,6 +2,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/attention_layout.h"
 #include "kernels/broadcast.h"
 #include "kernels/kernel.h"
 #include "kernels/onednn/weight_packing.h"
@@ -22,6 +23,8 @@ namespace {
 // Weights packed at compile time for oneDNN are unpacked once into plain [K, N] (or [N, K]).
 std::shared_ptr<void> prepare_fused_matmul_ref(const KernelContext& c) {
   if (!has_packed_layout(c.attrs)) return nullptr;
+  if (packed_layout(c.attrs).get_size() > static_cast<size_t>(c.inputs[1].numel()) * sizeof(float))
+    fail("the stored weight is smaller than its packed layout says");
   return std::make_shared<Tensor>(unpack_weights(c.attrs, c.inputs[1].data, c.attrs.get_int("trans_b", 0) != 0));
 }
 
@@ -52,9 +55,8 @@ void fused_matmul_ref(const KernelContext& c) {
 }
 
 void multi_head_attention_ref(const KernelContext& c) {
-  const TensorArg &Q = c.inputs[0], &K = c.inputs[1], &V = c.inputs[2], &O = c.outputs[0];
-  const int64_t B = Q.dims[0], Sq = Q.dims[1], Sk = K.dims[1], HD = Q.dims[2];
-  const int64_t H = c.attrs.get_int("num_heads"), D = HD / H;
+  const AttentionLayout l = attention_layout(c);
+  const int64_t B = l.batch, Sq = l.sq, Sk = l.sk, H = l.heads, D = l.head_dim, HD = l.hidden;
   const double scale = c.attrs.get_float("scale", 1.0 / std::sqrt(static_cast<double>(D)));
   const bool has_mask = c.inputs.size() > 3 && c.inputs[3].present();
   // Mask element offsets for every (b, h, i) row, through broadcasting.
@@ -66,16 +68,15 @@ void multi_head_attention_ref(const KernelContext& c) {
     row_off.resize(bc.rows());
     for (int64_t r = 0; r < bc.rows(); ++r) bc.offsets(r, &row_off[r]);
   }
-  const float *q = Q.as<float>(), *k = K.as<float>(), *v = V.as<float>();
-  float* o = O.as<float>();
+  float* o = c.outputs[0].as<float>();
   std::vector<double> p(Sk);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t i = 0; i < Sq; ++i) {
-        const float* qi = q + (b * Sq + i) * HD + h * D;
+        const float* qi = l.q + (b * Sq + i) * l.q_stride + h * D;
         double mx = -INFINITY;
         for (int64_t j = 0; j < Sk; ++j) {
-          const float* kj = k + (b * Sk + j) * HD + h * D;
+          const float* kj = l.k + (b * Sk + j) * l.kv_stride + h * D;
           double s = 0;
           for (int64_t d = 0; d < D; ++d) s += static_cast<double>(qi[d]) * kj[d];
           s *= scale;
@@ -88,7 +89,7 @@ void multi_head_attention_ref(const KernelContext& c) {
         float* oi = o + (b * Sq + i) * HD + h * D;
         for (int64_t d = 0; d < D; ++d) {
           double acc = 0;
-          for (int64_t j = 0; j < Sk; ++j) acc += p[j] * v[(b * Sk + j) * HD + h * D + d];
+          for (int64_t j = 0; j < Sk; ++j) acc += p[j] * l.v[(b * Sk + j) * l.kv_stride + h * D + d];
           oi[d] = static_cast<float>(acc / sum);
         }
       }
