@@ -5,6 +5,7 @@
 //   softmax over the last axis          in place
 //   O_b = scores V_b                    written straight into the [seq, heads*dim] output layout
 // No transposes or reshapes are materialised: the [batch, seq, heads, dim] views are strides.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <vector>
@@ -33,8 +34,9 @@ struct AttentionState {
   // Per batch element: the memory objects over Q, K^T, V and the output (made once: no allocation per run).
   std::vector<memory> q, kt, v, out;
   memory scores_mem;
-  std::vector<std::unordered_map<int, memory>> qk_args, pv_args;
-  std::unordered_map<int, memory> softmax_args;
+  std::vector<ExecArgs> qk_args, pv_args;
+  ExecArgs softmax_args;
+  memory scratchpad;
 };
 
 std::shared_ptr<void> prepare_attention(const KernelContext& c) {
@@ -57,12 +59,19 @@ std::shared_ptr<void> prepare_attention(const KernelContext& c) {
     st->out_md = memory::desc({H, Sq, D}, dt::f32, memory::dims{D, HD, 1});
     st->scores_md = memory::desc({H, Sq, Sk}, dt::f32, memory::format_tag::abc);
 
-    dnnl::primitive_attr qk_attr;
+    dnnl::primitive_attr qk_attr = user_scratchpad_attr();
     qk_attr.set_output_scales(0, {scale});
-    st->qk = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(st->q_md, st->kt_md, st->scores_md), qk_attr, eng));
-    st->pv = dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(st->scores_md, st->v_md, st->out_md), eng));
-    st->softmax = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
-        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, st->scores_md, 2), eng));
+    dnnl::matmul::primitive_desc qk_pd(dnnl::matmul::desc(st->q_md, st->kt_md, st->scores_md), qk_attr, eng);
+    dnnl::matmul::primitive_desc pv_pd(dnnl::matmul::desc(st->scores_md, st->v_md, st->out_md), user_scratchpad_attr(), eng);
+    dnnl::softmax_forward::primitive_desc sm_pd(
+        dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, st->scores_md, 2), user_scratchpad_attr(), eng);
+    st->qk = dnnl::matmul(qk_pd);
+    st->pv = dnnl::matmul(pv_pd);
+    st->softmax = dnnl::softmax_forward(sm_pd);
+    // One scratchpad, as large as the largest need: the three primitives run one after another.
+    size_t scratch = std::max({size_t{1}, qk_pd.scratchpad_desc().get_size(), pv_pd.scratchpad_desc().get_size(),
+                               sm_pd.scratchpad_desc().get_size()});
+    st->scratchpad = make_scratchpad(memory::desc({static_cast<memory::dim>(scratch)}, dt::u8, memory::format_tag::a));
     st->stream = dnnl::stream(eng);
 
     float* buf = static_cast<float*>(std::aligned_alloc(64, (st->scores_md.get_size() + 63) / 64 * 64));
@@ -75,10 +84,12 @@ std::shared_ptr<void> prepare_attention(const KernelContext& c) {
       st->kt.emplace_back(st->kt_md, eng, const_cast<float*>(l.k + b * Sk * KS));
       st->v.emplace_back(st->v_md, eng, const_cast<float*>(l.v + b * Sk * KS));
       st->out.emplace_back(st->out_md, eng, c.outputs[0].as<float>() + b * Sq * HD);
-      st->qk_args.push_back({{DNNL_ARG_SRC, st->q[b]}, {DNNL_ARG_WEIGHTS, st->kt[b]}, {DNNL_ARG_DST, st->scores_mem}});
-      st->pv_args.push_back({{DNNL_ARG_SRC, st->scores_mem}, {DNNL_ARG_WEIGHTS, st->v[b]}, {DNNL_ARG_DST, st->out[b]}});
+      st->qk_args.push_back(exec_args({{DNNL_ARG_SRC, st->q[b]}, {DNNL_ARG_WEIGHTS, st->kt[b]}, {DNNL_ARG_DST, st->scores_mem},
+                             {DNNL_ARG_SCRATCHPAD, st->scratchpad}}));
+      st->pv_args.push_back(exec_args({{DNNL_ARG_SRC, st->scores_mem}, {DNNL_ARG_WEIGHTS, st->v[b]}, {DNNL_ARG_DST, st->out[b]},
+                             {DNNL_ARG_SCRATCHPAD, st->scratchpad}}));
     }
-    st->softmax_args = {{DNNL_ARG_SRC, st->scores_mem}, {DNNL_ARG_DST, st->scores_mem}};
+    st->softmax_args = exec_args({{DNNL_ARG_SRC, st->scores_mem}, {DNNL_ARG_DST, st->scores_mem}, {DNNL_ARG_SCRATCHPAD, st->scratchpad}});
     if (c.inputs.size() > 3 && c.inputs[3].present()) {
       Broadcaster bc({st->batch, H, Sq, Sk}, {c.inputs[3].dims});
       st->mask_stride = bc.inner_stride(0);
@@ -98,8 +109,7 @@ void attention_f32_onednn(const KernelContext& c) {
   const float* mask = has_mask ? c.inputs[3].as<float>() : nullptr;
   float* scores = st->scores.get();
   for (int64_t b = 0; b < st->batch; ++b) {
-    st->qk.execute(st->stream, st->qk_args[b]);
-    st->stream.wait();
+    execute(st->qk, st->stream, st->qk_args[b]);
     if (has_mask) {
       const int64_t rows = st->heads * st->sq, sk = st->sk, stride = st->mask_stride;
       const int64_t* row_off = st->mask_row.data() + b * rows;
@@ -113,9 +123,8 @@ void attention_f32_onednn(const KernelContext& c) {
           for (int64_t j = 0; j < sk; ++j) s[j] += m[0];
       }
     }
-    st->softmax.execute(st->stream, st->softmax_args);
-    st->pv.execute(st->stream, st->pv_args[b]);
-    st->stream.wait();
+    execute(st->softmax, st->stream, st->softmax_args);
+    execute(st->pv, st->stream, st->pv_args[b]);
   }
 }
 

@@ -20,7 +20,8 @@ using dt = dnnl::memory::data_type;
 struct FusedMatMulState {
   dnnl::stream stream;
   dnnl::matmul prim;
-  std::unordered_map<int, memory> args;
+  std::unordered_map<int, memory> args;  // keeps the memory objects alive
+  ExecArgs exec;
   std::shared_ptr<void> packed;  // weights in the primitive's layout, when it differs from the artifact's
 };
 
@@ -59,7 +60,7 @@ MatMulSetup make_setup(const KernelContext& c) {
   s.has_act = alg != dnnl::algorithm::undef;
   if (s.has_act) po.append_eltwise(1.f, alg, 0.f, 0.f);
   if (s.has_res) po.append_binary(dnnl::algorithm::binary_add, s.dst_md);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = user_scratchpad_attr();
   attr.set_post_ops(po);
   dnnl::matmul::desc d = s.has_bias ? dnnl::matmul::desc(s.src_md, w_any, s.bias_md, s.dst_md)
                                     : dnnl::matmul::desc(s.src_md, w_any, s.dst_md);
@@ -116,9 +117,11 @@ std::shared_ptr<void> prepare_fused_matmul(const KernelContext& c) {
     st->args[DNNL_ARG_SRC] = memory(s.src_md, eng, c.inputs[0].data);
     st->args[DNNL_ARG_WEIGHTS] = w_mem;
     st->args[DNNL_ARG_DST] = memory(s.dst_md, eng, c.outputs[0].data);
+    st->args[DNNL_ARG_SCRATCHPAD] = make_scratchpad(s.pd.scratchpad_desc());
     if (s.has_bias) st->args[DNNL_ARG_BIAS] = memory(s.bias_md, eng, c.inputs[2].data);
     if (s.has_res)
       st->args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(s.has_act ? 1 : 0) | DNNL_ARG_SRC_1] = memory(s.dst_md, eng, c.inputs[3].data);
+    st->exec = exec_args(st->args);
     return st;
   } catch (const dnnl::error& e) {
     fail("oneDNN could not create the matmul: ", e.what());
@@ -128,8 +131,7 @@ std::shared_ptr<void> prepare_fused_matmul(const KernelContext& c) {
 void fused_matmul_f32_onednn(const KernelContext& c) {
   auto* st = static_cast<FusedMatMulState*>(c.state);
   KILN_CHECK(st != nullptr, "FusedMatMul run without prepare");
-  st->prim.execute(st->stream, st->args);
-  st->stream.wait();
+  execute(st->prim, st->stream, st->exec);
 }
 
 }  // namespace
