@@ -3,8 +3,10 @@
 //   k4 = Transpose(Reshape(k, ..), [0,2,3,1])  or  Transpose(Transpose(.., [0,2,1,3]), [0,1,3,2])
 //   p  = Softmax(MatMul(q4, k4) {/ c | * c} [+ mask], axis=-1)
 //   o  = Reshape(Transpose(MatMul(p, v4), [0,2,1,3]), [B,S,H*D])
-// becomes MultiHeadAttention(q, k, v, mask) producing o directly. Masks applied with Where
-// (DistilBERT's masked_fill) are not fused: that attention runs unfused, still correct.
+// becomes MultiHeadAttention(q, k, v, mask) producing o directly. A mask applied with Where
+// (DistilBERT's masked_fill) is turned into an additive one by a small Where step first.
+#include "kiln/error.h"
+#include "ops/op_schema.h"
 #include "passes/passes.h"
 #include "passes/pattern.h"
 
@@ -59,10 +61,24 @@ size_t fuse_attention(ir::Graph& g) {
     const int64_t axis = sm.attrs.get_int("axis", -1);
     if (axis != -1 && axis != 3) continue;
 
-    // Scores side: [mask +] [scale] MatMul(q4, k4).
+    // Scores side: [mask +] [scale] MatMul(q4, k4), or Where(keep_out, fill, [scale] MatMul(q4, k4)).
     double scale = 1.0;
     int scores = sm.inputs[0], mask = -1;
-    if (const ir::Node* add = pv.producer(scores, "Add")) {
+    // masked_fill as Where(condition, fill, scores): becomes an additive mask Where(condition, fill, 0)
+    // over the condition's own (un-expanded) shape. Same softmax: fill + score rounds to fill in fp32
+    // for any score the model can produce (|score| < 1e31 against fill = finfo.min).
+    int where_cond = -1;
+    double where_fill = 0;
+    if (const ir::Node* w = pv.producer(scores, "Where")) {
+      double probe = 1.0;
+      auto fill = pv.scalar(w->inputs[1]);
+      if (!fill || *fill > -1e30 || !pv.producer(peel_scale(pv, w->inputs[2], probe), "MatMul")) continue;
+      where_cond = w->inputs[0];
+      if (const ir::Node* e = pv.producer(where_cond, "Expand")) where_cond = e->inputs[0];  // the unexpanded mask
+      if (g.values[where_cond].shape.size() > 4) continue;
+      where_fill = *fill;
+      scores = w->inputs[2];
+    } else if (const ir::Node* add = pv.producer(scores, "Add")) {
       for (int k = 0; k < 2 && mask < 0; ++k) {
         double probe = 1.0;
         if (pv.producer(peel_scale(pv, add->inputs[k], probe), "MatMul")) {
@@ -107,11 +123,42 @@ size_t fuse_attention(ir::Graph& g) {
     mha.op = "MultiHeadAttention";
     mha.name = g.nodes[oi].name + "/attention";
     mha.inputs = {q, k, v};
-    if (mask >= 0) mha.inputs.push_back(mask);
-    mha.outputs = g.nodes[oi].outputs;
     mha.attrs.set_int("num_heads", heads);
     mha.attrs.set_float("scale", scale);
-    if (!replace_node(g, oi, std::move(mha))) continue;
+    int at = oi;
+    if (where_cond >= 0) {
+      // The additive mask is one new (small) step just before the attention.
+      ir::Node to_bias;
+      to_bias.op = "Where";
+      to_bias.name = mha.name + "/mask_bias";
+      Tensor fill(DType::f32, {}), zero(DType::f32, {});
+      fill.data_as<float>()[0] = static_cast<float>(where_fill);
+      to_bias.inputs = {where_cond, g.add_constant(to_bias.name + ".fill", std::move(fill)),
+                        g.add_constant(to_bias.name + ".zero", std::move(zero))};
+      ir::Value bias;
+      bias.name = to_bias.name + "_output";
+      to_bias.outputs = {g.add_value(bias)};
+      mask = to_bias.outputs[0];
+      g.nodes.insert(g.nodes.begin() + oi, std::move(to_bias));
+      g.rebuild_producers();
+      try {
+        ops::infer_node(g, oi);
+      } catch (const Error&) {
+        g.nodes.erase(g.nodes.begin() + oi);
+        g.rebuild_producers();
+        continue;
+      }
+      at = oi + 1;
+    }
+    if (mask >= 0) mha.inputs.push_back(mask);
+    mha.outputs = g.nodes[at].outputs;
+    if (!replace_node(g, at, std::move(mha))) {
+      if (where_cond >= 0) {
+        g.nodes.erase(g.nodes.begin() + oi);
+        g.rebuild_producers();
+      }
+      continue;
+    }
     pv.refresh();
     ++count;
   }

@@ -198,8 +198,12 @@ GraphBuilder attention_graph(int64_t B, int64_t S, int64_t H, int64_t D, bool wh
   int vt = b.node1("Transpose", {b.node1("Reshape", {v, split}, "vr")}, "vt", Attr().ints("perm", {0, 2, 1, 3}));
   int sc = b.node1("MatMul", {qt, kt}, "scores");
   int scaled = b.node1("Div", {sc, b.constant("sqrt_d", s(std::sqrt(static_cast<float>(D))))}, "scaled");
-  int masked = where_mask ? b.node1("Where", {mask, scaled, b.constant("min", s(-3.4028235e38f))}, "masked")
-                          : b.node1("Add", {scaled, mask}, "masked");
+  // where_mask: DistilBERT's masked_fill, Where(masked_out, finfo.min, scores) over an expanded mask.
+  int masked = where_mask
+                   ? b.node1("Where", {b.node1("Expand", {mask, b.constant("full", tensor<int64_t>({4}, {B, H, S, S}))}, "mask_full"),
+                                       b.constant("min", s(-3.4028235e38f)), scaled},
+                             "masked")
+                   : b.node1("Add", {scaled, mask}, "masked");
   int p = b.node1("Softmax", {masked}, "probs", Attr().i("axis", -1));
   int o = b.node1("MatMul", {p, vt}, "ctx");
   int ot = b.node1("Transpose", {o}, "ctx_t", Attr().ints("perm", {0, 2, 1, 3}));
@@ -217,8 +221,35 @@ TEST(FuseAttention, BertPatternBecomesMultiHeadAttention) {
   EXPECT_EQ(text.find("Transpose"), std::string::npos) << text;
 }
 
-TEST(FuseAttention, WhereMaskedAttentionStaysUnfused) {
-  GraphBuilder b = attention_graph(1, 4, 2, 2, true);
+TEST(FuseAttention, WhereMaskedAttentionGetsAnAdditiveMask) {
+  GraphBuilder b = attention_graph(2, 4, 2, 2, true);
+  // Row 0 masks its last key, row 1 masks every key (uniform weights, as PyTorch gives).
+  Tensor keep_out(DType::boolean, {2, 1, 1, 4});
+  for (int i : {3, 4, 5, 6, 7}) keep_out.data_as<bool>()[i] = true;
+  const std::string text = fuse_and_check(
+      b.g, passes::fuse_attention, 1, {random_f32({2, 4, 4}, 19), random_f32({2, 4, 4}, 20), random_f32({2, 4, 4}, 21), keep_out});
+  EXPECT_NE(text.find("= Where(%keep, %out/attention/mask_bias.fill, %out/attention/mask_bias.zero)"), std::string::npos) << text;
+  EXPECT_NE(text.find("(%q, %k, %v, %out/attention/mask_bias_output)"),
+            std::string::npos)
+      << text;
+}
+
+TEST(FuseAttention, WhereWithScoresFirstIsNotMatched) {
+  // Where(keep, scores, fill) keeps scores where the condition is true: not the masked_fill form.
+  GraphBuilder b = attention_graph(1, 4, 2, 2, false);
+  typed(b.g);
+  for (ir::Node& n : b.g.nodes)
+    if (n.op == "Add" && b.g.values[n.outputs[0]].name == "masked") {
+      ir::Value cond;
+      cond.name = "keep";
+      cond.dtype = DType::boolean;
+      cond.shape = shape({1, 1, 1, 4});
+      int c = b.g.add_value(cond);
+      b.g.inputs.push_back(c);
+      n.op = "Where";
+      n.inputs = {c, n.inputs[0], b.g.add_constant("min", s(-3.4028235e38f))};
+    }
+  b.g.rebuild_producers();
   typed(b.g);
   EXPECT_EQ(passes::fuse_attention(b.g), 0u);
 }
