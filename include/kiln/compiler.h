@@ -22,6 +22,8 @@ struct CompileOptions {
   std::map<std::string, int64_t> dims;
   // Run the fusion passes (attention, GEMM epilogues, LayerNorm, GELU). Off only to debug or compare.
   bool fuse = true;
+  // Also return the optimised graph as text (CompileReport::ir_text), as `kiln compile --dump-ir` writes.
+  bool keep_ir_text = false;
 };
 
 struct CompileReport {
@@ -37,6 +39,7 @@ struct CompileReport {
   size_t arena_bytes = 0;       // planned activation memory
   size_t artifact_bytes = 0;
   double seconds = 0;           // wall time of import + passes + write
+  std::string ir_text;          // the optimised graph, when CompileOptions::keep_ir_text
 };
 
 // Compiles the ONNX model at `model_path` and writes the artifact to `artifact_path` (written to a

@@ -40,15 +40,13 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("artifact", args->artifact, "Compiled .kiln file")->required();
   cmd->add_option("--seconds", args->seconds, "How long to measure, after warm-up (default 10)");
   cmd->add_option("--warmup", args->warmup, "Untimed runs first (default 3)");
-  cmd->add_option("--threads", args->threads, "Intra-op threads (default: one per available CPU)");
-  cmd->add_option("-i,--input", args->inputs, "NAME=FILE.npy (default: generated from the compiled shapes)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_threads_option(cmd, args->threads);
+  add_repeated_option(cmd, "-i,--input", args->inputs, "NAME=FILE.npy (default: generated from the compiled shapes)");
   cmd->add_option("--json", args->json, "Also write the results as JSON to this file");
   return [args]() {
     if (!(args->seconds > 0) || args->seconds > 86400) fail("--seconds must be in (0, 86400], got ", args->seconds);
     if (args->warmup < 0) fail("--warmup must be >= 0, got ", args->warmup);
-    if (args->threads < 0) fail("--threads must be >= 0, got ", args->threads);
+    check_threads(args->threads);
     SessionOptions options;
     options.threads = args->threads;
     Session session(args->artifact, options);

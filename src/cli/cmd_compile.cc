@@ -1,11 +1,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "frontend/onnx_import.h"
-#include "ir/graph.h"
 #include "kiln/compiler.h"
 #include "kiln/error.h"
-#include "passes/passes.h"
 #include "util/file.h"
 
 namespace kiln::cli {
@@ -23,9 +20,7 @@ Command add_compile(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Artifact to write (default: the model's name with .kiln)");
   CLI::Option* batch_opt = cmd->add_option("--batch", args->batch, "Value of the batch dim (axis 0 of every input)");
   CLI::Option* seq_opt = cmd->add_option("--seq", args->seq, "Value of the sequence dim (axis 1 of every input)");
-  cmd->add_option("--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_repeated_option(cmd, "--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)");
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
   cmd->add_flag("--no-fuse", args->no_fuse, "Skip the fusion passes (to debug or compare)");
   return [args, batch_opt, seq_opt]() {
@@ -37,6 +32,7 @@ Command add_compile(CLI::App& app) {
     if (seq_opt->count()) positive("--seq", args->seq);
     opts.batch = args->batch;
     opts.fuse = !args->no_fuse;
+    opts.keep_ir_text = !args->dump_ir.empty();
     opts.seq = args->seq;
     for (const std::string& d : args->dims) {
       size_t eq = d.find('=');
@@ -73,9 +69,7 @@ Command add_compile(CLI::App& app) {
     std::printf("  memory:  weights %s, activation arena %s, artifact %s\n", human_bytes(r.weight_bytes).c_str(),
                 human_bytes(r.arena_bytes).c_str(), human_bytes(r.artifact_bytes).c_str());
     if (!args->dump_ir.empty()) {
-      frontend::ImportedModel m = frontend::import_onnx(args->model);
-      passes::run_passes(m.graph, opts, opts.fuse);
-      write_file_atomic(args->dump_ir, ir::to_text(m.graph), "IR dump");
+      write_file_atomic(args->dump_ir, r.ir_text, "IR dump");
       std::printf("  IR:      %s\n", args->dump_ir.c_str());
     }
     return 0;

@@ -24,15 +24,14 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("artifact", args->artifact, "Compiled .kiln file")->required();
   cmd->add_option("--iterations", args->iterations, "Profiled runs, averaged (default 10)");
   cmd->add_option("--warmup", args->warmup, "Unprofiled runs first (default 2)");
-  cmd->add_option("--threads", args->threads, "Intra-op threads (default: one per available CPU)");
+  add_threads_option(cmd, args->threads);
   cmd->add_option("--top", args->top, "Steps to list, slowest first (default 25; 0 = all)");
   cmd->add_option("--trace", args->trace, "Write the last run as a Chrome trace JSON (chrome://tracing, Perfetto)");
-  cmd->add_option("-i,--input", args->inputs, "NAME=FILE.npy (default: generated from the compiled shapes)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_repeated_option(cmd, "-i,--input", args->inputs, "NAME=FILE.npy (default: generated from the compiled shapes)");
   return [args]() {
     if (args->iterations <= 0) fail("--iterations must be positive, got ", args->iterations);
-    if (args->warmup < 0 || args->threads < 0 || args->top < 0) fail("--warmup, --threads and --top must be >= 0");
+    check_threads(args->threads);
+    if (args->warmup < 0 || args->top < 0) fail("--warmup and --top must be >= 0");
     SessionOptions warm_options;
     warm_options.threads = args->threads;
     {

@@ -46,14 +46,13 @@ Command add_run(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("artifact", args->artifact, "Compiled .kiln file")->required();
-  cmd->add_option("-i,--input", args->inputs, "NAME=FILE.npy for each model input (int64 or int32 for ids); repeat per input")
-      ->required()
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_repeated_option(cmd, "-i,--input", args->inputs,
+                      "NAME=FILE.npy for each model input (int64 or int32 for ids); repeat per input")
+      ->required();
   cmd->add_option("-d,--output-dir", args->output_dir, "Directory for <output name>.npy files")->required();
-  cmd->add_option("--threads", args->threads, "Intra-op threads (default: one per available CPU)");
+  add_threads_option(cmd, args->threads);
   return [args]() {
-    if (args->threads < 0) fail("--threads must be >= 0, got ", args->threads);
+    check_threads(args->threads);
     std::vector<NamedTensor> inputs = read_input_specs(args->inputs);
     make_dirs(args->output_dir);
     SessionOptions options;

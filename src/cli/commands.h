@@ -18,6 +18,15 @@ Command add_run(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_profile(CLI::App& app);
 
+// Options several commands share, declared once so flags, help and checks stay the same everywhere.
+// A repeatable option taking one value per occurrence (--input A=a.npy --input B=b.npy).
+CLI::Option* add_repeated_option(CLI::App* cmd, const std::string& flags, std::vector<std::string>& values,
+                                 const std::string& help);
+// --threads N (0 = one per available CPU).
+void add_threads_option(CLI::App* cmd, int& threads);
+// Throws kiln::Error for a negative --threads.
+void check_threads(int threads);
+
 // "1.5 MiB"
 std::string human_bytes(double bytes);
 // "kiln 0.1.0 (artifact format 1, oneDNN 2.6.3, CPU tier avx512)"

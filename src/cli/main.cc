@@ -13,6 +13,19 @@
 
 namespace kiln::cli {
 
+CLI::Option* add_repeated_option(CLI::App* cmd, const std::string& flags, std::vector<std::string>& values,
+                                 const std::string& help) {
+  return cmd->add_option(flags, values, help)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+void add_threads_option(CLI::App* cmd, int& threads) {
+  cmd->add_option("--threads", threads, "Intra-op threads (default: one per available CPU)");
+}
+
+void check_threads(int threads) {
+  if (threads < 0) fail("--threads must be >= 0, got ", threads);
+}
+
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
   int u = 0;

@@ -98,6 +98,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   r.folded_nodes = pr.folded;
   r.removed_nodes = pr.noops + pr.dead;
   check_kernels(m.graph);
+  if (options.keep_ir_text) r.ir_text = ir::to_text(m.graph);
 
   std::string weights;
   planner::Plan plan = planner::build_plan(m.graph, weights);

@@ -64,7 +64,6 @@ void register_fused_schemas() {
     if (c.has_input(3)) {
       Dims m = c.dims(3);
       if (m.size() > 4) fail("mask must have rank <= 4, got ", dims_to_string(m));
-      broadcast_dims(m, {q[0], heads, q[1], k[1]});
       Dims full = broadcast_dims(m, {q[0], heads, q[1], k[1]});
       if (full != Dims{q[0], heads, q[1], k[1]}) fail("mask ", dims_to_string(m), " does not broadcast to the scores");
     }

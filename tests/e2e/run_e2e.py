@@ -189,13 +189,20 @@ def main():
         if artifact is not None:
             label = name + "[deterministic]"
             again = os.path.join(work, "again.kiln")
+            ir_dump = os.path.join(work, "again.ir")
             argv = [kiln, "compile", os.path.join(fdir, "model.onnx"), "-o", again,
-                    "--batch", str(meta["batch"]), "--seq", str(meta["seq"])]
+                    "--batch", str(meta["batch"]), "--seq", str(meta["seq"]), "--dump-ir", ir_dump]
             ok, _, msg, _ = run_cmd(argv, args.timeout)
             if ok:
                 with open(artifact, "rb") as f1, open(again, "rb") as f2:
                     ok = f1.read() == f2.read()
                 msg = "" if ok else "recompiling gave a different artifact (%s vs %s)" % (artifact, again)
+                # --dump-ir (asked for on the second compile only) must not change the artifact, and
+                # writes the optimised graph: every model here has fused attention or GEMMs.
+                with open(ir_dump) as f:
+                    text = f.read()
+                if ok and not (text.startswith("graph ") and "FusedMatMul" in text):
+                    ok, msg = False, "--dump-ir wrote no optimised graph to %s" % ir_dump
             print("%s %-26s %s" % ("PASS" if ok else "FAIL", label, "byte-identical" if ok else ""))
             if msg:
                 print("    " + msg.replace("\n", "\n    "))

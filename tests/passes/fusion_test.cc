@@ -48,7 +48,6 @@ std::string fuse_and_check(ir::Graph& g, size_t (*pass)(ir::Graph&), size_t expe
   return ir::to_text(g);
 }
 
-Tensor f(std::initializer_list<float> v) { return tensor<float>({static_cast<int64_t>(v.size())}, v); }
 Tensor s(float v) { return scalar<float>(v); }
 
 TEST(RecognizeGelu, ErfFormHalfTimesXFirst) {

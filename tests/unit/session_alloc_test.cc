@@ -23,6 +23,8 @@ std::atomic<long> g_allocations{0};
 constexpr bool kCounting = false;
 #else
 constexpr bool kCounting = true;
+// GCC cannot see that these deletes pair with the malloc-based news below.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
 
