@@ -22,6 +22,18 @@ struct CompileOptions {
   std::map<std::string, int64_t> dims;
   // Run the fusion passes (attention, GEMM epilogues, LayerNorm, GELU). Off only to debug or compare.
   bool fuse = true;
+  // Precision (docs/precision.md). auto_cast: "none" (fp32), "matmult" (GEMM inputs in cast_type,
+  // fp32 accumulation and outputs) or "all" (every op with a low-precision kernel). cast_type: "bf16"
+  // or "fp16". quantize: "none" or "int8" (GEMM weights per-channel, activations dynamic, or static
+  // from calibration_file: JSON Lines, one object per sample mapping each model input to its ids).
+  std::string auto_cast = "none";
+  std::string cast_type = "bf16";
+  std::string quantize = "none";
+  std::string calibration_file;
+  // After compiling, run the fp32 reference and the compiled model on sample inputs (the calibration
+  // samples when given) and fail, writing nothing, when the max abs error exceeds `tolerance`.
+  bool verify = false;
+  double tolerance = 1e-2;
   // Also return the optimised graph as text (CompileReport::ir_text), as `kiln compile --dump-ir` writes.
   bool keep_ir_text = false;
 };
@@ -40,6 +52,17 @@ struct CompileReport {
   size_t artifact_bytes = 0;
   double seconds = 0;           // wall time of import + passes + write
   std::string ir_text;          // the optimised graph, when CompileOptions::keep_ir_text
+  std::string precision = "fp32";  // "fp32", "bf16-matmult", "bf16-all", "fp16-...", "int8-dynamic", "int8-static"
+  size_t lowered_ops = 0;       // ops auto-cast runs in the low type
+  size_t casts = 0;             // Cast steps it inserted
+  size_t quantized_gemms = 0;   // GEMMs with int8 weights
+  size_t calibration_samples = 0;
+  // --verify: the compiled model against the fp32 reference on the same inputs.
+  struct Verification {
+    bool ran = false;
+    size_t samples = 0;
+    double max_abs_error = 0, max_rel_error = 0, min_cosine = 1, argmax_agreement = 1;
+  } verification;
 };
 
 // Compiles the ONNX model at `model_path` and writes the artifact to `artifact_path` (written to a

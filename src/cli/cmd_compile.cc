@@ -14,6 +14,9 @@ Command add_compile(CLI::App& app) {
     int64_t batch = 0, seq = 0;
     std::vector<std::string> dims;
     bool no_fuse = false;
+    std::string auto_cast = "none", cast_type = "bf16", quantize = "none", calibrate;
+    bool verify = false;
+    double tolerance = 1e-2;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "ONNX model file")->required();
@@ -23,7 +26,18 @@ Command add_compile(CLI::App& app) {
   add_repeated_option(cmd, "--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)");
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
   cmd->add_flag("--no-fuse", args->no_fuse, "Skip the fusion passes (to debug or compare)");
-  return [args, batch_opt, seq_opt]() {
+  cmd->add_option("--auto-cast", args->auto_cast,
+                  "Precision: none (fp32, default), matmult (GEMM inputs in the cast type, fp32 accumulation), "
+                  "all (every op with a low-precision kernel)");
+  cmd->add_option("--auto-cast-type", args->cast_type, "bf16 (default; avx512_bf16) or fp16 (weights stored in fp16)");
+  cmd->add_option("--quantize", args->quantize, "int8: int8 GEMM weights (per channel) and activations (per tensor)");
+  cmd->add_option("--calibrate", args->calibrate,
+                  "JSON Lines samples ({\"input\": [ids...], ...} per line): static int8 activation scales; also "
+                  "the inputs --verify runs on");
+  CLI::Option* tol_opt = cmd->add_option("--tolerance", args->tolerance, "--verify's bound on the max abs error (default 0.01)");
+  cmd->add_flag("--verify", args->verify,
+                "Compare with the fp32 model on sample inputs; fail without writing when the max abs error exceeds --tolerance");
+  return [args, batch_opt, seq_opt, tol_opt]() {
     CompileOptions opts;
     auto positive = [](const char* flag, int64_t v) {
       if (v <= 0) fail(flag, " must be a positive integer, got ", v);
@@ -34,6 +48,14 @@ Command add_compile(CLI::App& app) {
     opts.fuse = !args->no_fuse;
     opts.keep_ir_text = !args->dump_ir.empty();
     opts.seq = args->seq;
+    opts.auto_cast = args->auto_cast;
+    opts.cast_type = args->cast_type;
+    opts.quantize = args->quantize;
+    opts.calibration_file = args->calibrate;
+    opts.verify = args->verify || tol_opt->count() > 0;
+    opts.tolerance = args->tolerance;
+    if (!args->calibrate.empty() && args->quantize != "int8" && !opts.verify)
+      fail("--calibrate is used by --quantize int8 (static scales) and --verify; give one of them");
     for (const std::string& d : args->dims) {
       size_t eq = d.find('=');
       if (eq == std::string::npos || eq == 0) fail("--dim '", d, "' must be NAME=VALUE");
@@ -66,6 +88,18 @@ Command add_compile(CLI::App& app) {
       std::printf(" (%zu ops fused away)\n", r.fused_away);
     }
     if (r.packed_weights) std::printf("  packed:  %zu weights in this CPU's GEMM layout\n", r.packed_weights);
+    if (r.precision != "fp32") {
+      std::printf("  precision: %s", r.precision.c_str());
+      if (r.quantized_gemms) std::printf(", %zu GEMMs with int8 weights", r.quantized_gemms);
+      if (r.lowered_ops) std::printf(", %zu ops in %s, %zu casts", r.lowered_ops, args->cast_type.c_str(), r.casts);
+      if (r.calibration_samples) std::printf(", calibrated on %zu samples", r.calibration_samples);
+      std::printf("\n");
+    }
+    if (r.verification.ran) {
+      const auto& v = r.verification;
+      std::printf("  verify:  vs fp32 on %zu samples: max abs error %.3g (tolerance %.3g), max rel error %.3g, cosine %.6f, argmax agreement %.1f%%\n",
+                  v.samples, v.max_abs_error, args->tolerance, v.max_rel_error, v.min_cosine, v.argmax_agreement * 100);
+    }
     std::printf("  memory:  weights %s, activation arena %s, artifact %s\n", human_bytes(r.weight_bytes).c_str(),
                 human_bytes(r.arena_bytes).c_str(), human_bytes(r.artifact_bytes).c_str());
     if (!args->dump_ir.empty()) {

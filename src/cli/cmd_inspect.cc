@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include "artifact/artifact.h"
 #include "cli/commands.h"
@@ -7,6 +8,16 @@
 #include "kiln/error.h"
 
 namespace kiln::cli {
+namespace {
+
+// What a step computes in: its kernel's dtype, and for int8 GEMMs how activations are scaled.
+std::string step_precision(const planner::PlanStep& s) {
+  std::string p = dtype_name(s.dtype);
+  if (s.dtype == DType::i8 && s.op == "FusedMatMul") p = "int8-" + s.attrs.get_string("quant", "dynamic");
+  return p;
+}
+
+}  // namespace
 
 Command add_inspect(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "Show what a .kiln artifact holds");
@@ -17,7 +28,7 @@ Command add_inspect(CLI::App& app) {
   auto args = std::make_shared<Args>();
   cmd->add_option("artifact", args->artifact, "Compiled .kiln file")->required();
   cmd->add_flag("--json", args->json, "Print the artifact's metadata as JSON");
-  cmd->add_flag("--steps", args->steps, "List every step with its kernel and shapes");
+  cmd->add_flag("--steps", args->steps, "List every step with its precision, kernel and shapes");
   return [args]() {
     artifact::MappedArtifact art(args->artifact);
     const nlohmann::json& m = art.meta();
@@ -54,15 +65,15 @@ Command add_inspect(CLI::App& app) {
     std::printf("sizes:     weights %s, activation arena %s, %zu steps\n",
                 human_bytes(static_cast<double>(plan.weight_bytes)).c_str(),
                 human_bytes(static_cast<double>(plan.arena_bytes)).c_str(), plan.steps.size());
-    std::map<std::string, std::pair<size_t, std::string>> by_op;
+    // (op, precision, kernel) -> steps
+    std::map<std::tuple<std::string, std::string, std::string>, size_t> by_op;
     for (const planner::PlanStep& s : plan.steps) {
       const kernels::KernelEntry* k = kernels::select_kernel(s.op, s.dtype);
-      auto& e = by_op[s.op];
-      e.first++;
-      e.second = k ? k->name : "(none on this CPU)";
+      by_op[{s.op, step_precision(s), k ? k->name : "(none on this CPU)"}]++;
     }
-    std::printf("steps by op (kernel on this CPU, tier %s):\n", kernels::isa_name(kernels::active_isa()));
-    for (const auto& [op, e] : by_op) std::printf("  %-20s %5zu  %s\n", op.c_str(), e.first, e.second.c_str());
+    std::printf("steps by op (precision, kernel on this CPU, tier %s):\n", kernels::isa_name(kernels::active_isa()));
+    for (const auto& [key, n] : by_op)
+      std::printf("  %-24s %5zu  %-13s %s\n", std::get<0>(key).c_str(), n, std::get<1>(key).c_str(), std::get<2>(key).c_str());
     if (args->steps) {
       std::printf("steps:\n");
       for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -73,7 +84,8 @@ Command add_inspect(CLI::App& app) {
                     (in < 0 ? std::string("_") : std::string(dtype_name(plan.tensors[in].dtype)) + dims_to_string(plan.tensors[in].dims));
         std::string out;
         for (int id : s.outputs) out += (out.empty() ? "" : ", ") + std::string(dtype_name(plan.tensors[id].dtype)) + dims_to_string(plan.tensors[id].dims);
-        std::printf("  %4zu  %-18s %-44s (%s) -> %s\n", i, s.op.c_str(), s.name.c_str(), shapes.c_str(), out.c_str());
+        std::printf("  %4zu  %-18s %-13s %-44s (%s) -> %s\n", i, s.op.c_str(), step_precision(s).c_str(), s.name.c_str(),
+                    shapes.c_str(), out.c_str());
       }
     }
     return 0;

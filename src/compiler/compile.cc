@@ -3,17 +3,23 @@
 #include <dnnl.h>
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "artifact/artifact.h"
+#include "compiler/calibration.h"
 #include "frontend/onnx_import.h"
 #include "kernels/kernel.h"
 #include "kiln/compiler.h"
 #include "kiln/error.h"
+#include "kiln/session.h"
 #include "kiln/version.h"
 #include "ops/op_schema.h"
 #include "passes/passes.h"
 #include "planner/plan.h"
+#include "runtime/sample_inputs.h"
 #include "util/file.h"
 
 namespace kiln {
@@ -81,22 +87,79 @@ bool AnalysisReport::all_supported() const {
 
 AnalysisReport analyze_file(const std::string& model_path) { return frontend::analyze_onnx(model_path); }
 
+namespace {
+
+// Checks the precision options and names the mode ("fp32", "bf16-matmult", "int8-static", ...).
+std::string precision_name(const CompileOptions& o) {
+  if (o.auto_cast != "none" && o.auto_cast != "matmult" && o.auto_cast != "all")
+    fail("--auto-cast '", o.auto_cast, "' is not supported (expected none, matmult or all)");
+  if (o.cast_type != "bf16" && o.cast_type != "fp16")
+    fail("--auto-cast-type '", o.cast_type, "' is not supported (expected bf16 or fp16)");
+  if (o.quantize != "none" && o.quantize != "int8")
+    fail("--quantize '", o.quantize, "' is not supported (expected int8)");
+  if (o.quantize == "int8" && o.auto_cast != "none")
+    fail("--quantize int8 and --auto-cast ", o.auto_cast, " cannot be combined: int8 GEMMs keep the other ops in fp32");
+  if (!(o.tolerance >= 0)) fail("--tolerance must be a non-negative number, got ", o.tolerance);
+  if (o.quantize == "int8") return o.calibration_file.empty() ? "int8-dynamic" : "int8-static";
+  if (o.auto_cast != "none") return o.cast_type + "-" + o.auto_cast;
+  return "fp32";
+}
+
+// Removes a file when it goes out of scope (temporary artifacts of --verify).
+struct RemoveOnExit {
+  std::string path;
+  ~RemoveOnExit() {
+    if (!path.empty()) std::remove(path.c_str());
+  }
+};
+
+}  // namespace
+
 CompileReport compile_file(const std::string& model_path, const std::string& artifact_path,
                            const CompileOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   if (options.batch < 0) fail("--batch must be a positive integer, got ", options.batch);
   if (options.seq < 0) fail("--seq must be a positive integer, got ", options.seq);
+  CompileReport r;
+  r.precision = precision_name(options);
   frontend::ImportedModel m = frontend::import_onnx(model_path);
   const std::map<std::string, InputRole> roles = detect_input_roles(m.graph);
-  CompileReport r;
   r.source_nodes = m.onnx_nodes;
   r.constant_nodes = m.constant_nodes;
-  passes::PassReport pr = passes::run_passes(m.graph, options, options.fuse);
+  passes::PassReport pr;
+  passes::optimize_graph(m.graph, options, options.fuse, pr);
+  nlohmann::json inputs_json = nlohmann::json::array();
+  for (int id : m.graph.inputs) {
+    const ir::Value& v = m.graph.values[id];
+    nlohmann::json in = {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"dims", ir::static_dims(v.shape)}};
+    auto it = roles.find(v.name);
+    if (it != roles.end()) {
+      in["role"] = it->second.role;
+      if (it->second.vocab > 0) in["vocab_size"] = it->second.vocab;
+    }
+    inputs_json.push_back(in);
+  }
+  // The optimised fp32 graph is the reference for calibration and --verify.
+  const bool static_int8 = r.precision == "int8-static";
+  ir::Graph reference;
+  if (options.verify || static_int8) reference = m.graph;
+  std::vector<std::vector<NamedTensor>> batches;
+  if (!options.calibration_file.empty()) {
+    std::vector<compiler::Sample> samples = compiler::read_calibration_file(options.calibration_file, m.graph);
+    r.calibration_samples = samples.size();
+    batches = compiler::make_batches(samples, m.graph);
+  }
+  passes::ActivationRanges ranges;
+  if (static_int8) ranges = compiler::calibrate(reference, batches, inputs_json, artifact_path);
+  passes::lower_graph(m.graph, options, static_int8 ? &ranges : nullptr, pr);
   r.fused = pr.fused;
   r.fused_away = pr.fused_away;
   r.packed_weights = pr.packed;
   r.folded_nodes = pr.folded;
   r.removed_nodes = pr.noops + pr.dead;
+  r.lowered_ops = pr.cast.lowered;
+  r.casts = pr.cast.casts;
+  r.quantized_gemms = pr.quantized;
   check_kernels(m.graph);
   if (options.keep_ir_text) r.ir_text = ir::to_text(m.graph);
 
@@ -105,27 +168,41 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   r.steps = plan.steps.size();
   r.weight_bytes = plan.weight_bytes;
   r.arena_bytes = plan.arena_bytes;
-
-  nlohmann::json inputs_json = tensor_specs(plan, plan.inputs);
-  for (auto& in : inputs_json) {
-    auto it = roles.find(in["name"].get<std::string>());
-    if (it == roles.end()) continue;
-    in["role"] = it->second.role;
-    if (it->second.vocab > 0) in["vocab_size"] = it->second.vocab;
-  }
   const dnnl_version_t* dv = dnnl_version();
   nlohmann::json meta = {
       {"format_version", kArtifactFormatVersion},
       {"kiln_version", version()},
       {"onednn_version", str(dv->major, ".", dv->minor, ".", dv->patch)},
       {"source", {{"file", base_name(model_path)}, {"sha256", m.sha256}, {"producer", m.producer}, {"opset", m.opset}, {"format", "onnx"}}},
-      {"options", {{"batch", options.batch}, {"seq", options.seq}, {"dims", options.dims}, {"precision", "fp32"}, {"fuse", options.fuse}}},
+      {"options", {{"batch", options.batch}, {"seq", options.seq}, {"dims", options.dims}, {"precision", r.precision},
+                   {"auto_cast", options.auto_cast}, {"auto_cast_type", options.cast_type}, {"quantize", options.quantize},
+                   {"fuse", options.fuse}}},
       {"inputs", inputs_json},
       {"outputs", tensor_specs(plan, plan.outputs)},
       {"sizes", {{"weight_bytes", plan.weight_bytes}, {"arena_bytes", plan.arena_bytes}, {"steps", plan.steps.size()},
                  {"source_nodes", r.source_nodes}, {"constant_nodes", r.constant_nodes}, {"folded_nodes", r.folded_nodes}, {"removed_nodes", r.removed_nodes}}},
   };
-  r.artifact_bytes = artifact::write_artifact(artifact_path, meta, plan, weights);
+  if (!options.verify) {
+    r.artifact_bytes = artifact::write_artifact(artifact_path, meta, plan, weights);
+  } else {
+    // Written under a temporary name first: a model that fails verification leaves no artifact.
+    RemoveOnExit unverified{artifact_path + ".unverified"};
+    artifact::write_artifact(unverified.path, meta, plan, weights);
+    Session candidate(unverified.path);
+    Session ref = compiler::reference_session(std::move(reference), inputs_json, artifact_path);
+    if (batches.empty())
+      for (uint64_t seed = 1; seed <= 4; ++seed) batches.push_back(make_sample_inputs(ref, seed * 0x9E3779B97F4A7C15ull));
+    r.verification = compiler::compare_sessions(candidate, ref, batches);
+    const CompileReport::Verification& v = r.verification;
+    if (!(v.max_abs_error <= options.tolerance))
+      fail("--verify: max abs error ", v.max_abs_error, " exceeds --tolerance ", options.tolerance, " (", r.precision,
+           " vs fp32 on ", v.samples, " samples; max rel error ", v.max_rel_error, ", cosine ", v.min_cosine,
+           ", argmax agreement ", v.argmax_agreement * 100, "%); no artifact written");
+    if (std::rename(unverified.path.c_str(), artifact_path.c_str()) != 0)
+      fail("cannot write '", artifact_path, "': ", std::strerror(errno));
+    unverified.path.clear();
+    r.artifact_bytes = artifact::MappedArtifact(artifact_path).file_size();
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

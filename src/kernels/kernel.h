@@ -76,5 +76,7 @@ void register_ref_kernels();
 void register_onednn_kernels();
 // AVX2 / AVX-512 kernels for the hot non-GEMM ops (src/kernels/x86/).
 void register_x86_kernels();
+// bf16/fp16 storage with fp32 arithmetic for the non-GEMM ops auto-cast lowers (widened.cc).
+void register_widened_kernels();
 
 }  // namespace kiln::kernels

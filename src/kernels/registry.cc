@@ -20,6 +20,7 @@ void ensure_registered() {
     register_ref_kernels();
     register_onednn_kernels();
     register_x86_kernels();
+    register_widened_kernels();
   });
 }
 

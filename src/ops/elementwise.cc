@@ -6,7 +6,7 @@
 namespace kiln::ops {
 namespace {
 
-bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
+bool is_float(DType t) { return is_float_type(t) || t == DType::f64; }
 
 void require_same_dtype(const InferContext& c, size_t a, size_t b) {
   if (c.dtype(a) != c.dtype(b))

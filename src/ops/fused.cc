@@ -1,5 +1,11 @@
 // Kiln's own fused ops, created by the fusion passes (src/passes/fuse_*.cc), never by exporters:
 //   FusedMatMul         y = act(A x W + bias) + residual       (one GEMM with its epilogue)
+//                       Precision follows W (the registry key): f32 W with f32 A; bf16 or f16 W with A
+//                       of the same type (auto-cast); i8 W (symmetric, per output column, scales in
+//                       input #4) with f32 A that the kernel quantises to i8 itself: per call from
+//                       A's absolute maximum (quant = "dynamic") or with the calibrated act_scale
+//                       (quant = "static"). Bias and scales stay f32; the output is f32 unless
+//                       out_dtype names the low type (auto-cast all).
 //   MultiHeadAttention  softmax(scale * Q K^T + mask) V per head, in the [batch, seq, heads*dim] layout;
 //                       with packed_qkv=1 Q, K, V come as one [batch, seq, 3*heads*dim] input
 #include "kiln/error.h"
@@ -11,8 +17,10 @@ void register_fused_schemas() {
   OpSchema mm;
   mm.name = "FusedMatMul";
   mm.min_inputs = 2;
-  mm.max_inputs = 4;  // A, W, bias?, residual?
+  mm.max_inputs = 5;  // A, W, bias?, residual?, weight scales (i8 W only)
   mm.precision = PrecisionPolicy::always;
+  mm.fp32_inputs = {2, 4};
+  mm.key_input = 1;
   mm.foldable = false;
   mm.infer = [](InferContext& c) {
     Dims a = c.dims(0), w = c.dims(1);
@@ -34,7 +42,23 @@ void register_fused_schemas() {
     if (c.has_input(3) && c.dims(3) != out) fail("residual ", dims_to_string(c.dims(3)), " must have the output shape ", dims_to_string(out));
     const std::string act = c.attrs().get_string("activation", "none");
     if (act != "none" && act != "gelu_erf" && act != "gelu_tanh" && act != "relu") fail("unknown activation '", act, "'");
-    c.set_output(0, c.dtype(0), out);
+    const DType wt = c.dtype(1), at = c.dtype(0);
+    if (wt == DType::i8) {
+      if (at != DType::f32) fail("an i8 weight needs an f32 A (quantised by the kernel), got ", dtype_name(at));
+      if (!c.has_input(4) || c.dtype(4) != DType::f32 || c.dims(4) != Dims{n})
+        fail("an i8 weight needs f32 scales [", n, "] as input #4");
+      const std::string q = c.attrs().get_string("quant", "dynamic");
+      if (q != "dynamic" && q != "static") fail("quant must be dynamic or static, got '", q, "'");
+      if (q == "static" && !(c.attrs().get_float("act_scale", 0) > 0)) fail("quant static needs a positive act_scale");
+    } else {
+      if (wt != at) fail("A (", dtype_name(at), ") and W (", dtype_name(wt), ") must have the same dtype");
+      if (c.has_input(4)) fail("input #4 (weight scales) is only for an i8 weight");
+    }
+    for (int i : {2, 4})
+      if (c.has_input(i) && c.dtype(i) != DType::f32) fail("input #", i, " must be f32, got ", dtype_name(c.dtype(i)));
+    const DType ot = c.attrs().has("out_dtype") ? dtype_from_name(c.attrs().get_string("out_dtype", "")) : (wt == DType::i8 ? DType::f32 : at);
+    if (c.has_input(3) && c.dtype(3) != ot) fail("residual must have the output dtype ", dtype_name(ot), ", got ", dtype_name(c.dtype(3)));
+    c.set_output(0, ot, out);
   };
   register_schema(mm);
 
@@ -42,7 +66,8 @@ void register_fused_schemas() {
   mha.name = "MultiHeadAttention";
   mha.min_inputs = 3;
   mha.max_inputs = 4;  // Q, K, V, additive mask?
-  mha.precision = PrecisionPolicy::never;
+  mha.precision = PrecisionPolicy::follow;
+  mha.fp32_inputs = {3};  // the additive mask
   mha.foldable = false;
   mha.infer = [](InferContext& c) {
     const int64_t heads = c.attrs().get_int("num_heads");

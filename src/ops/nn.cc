@@ -10,9 +10,9 @@ void register_nn_schemas() {
     OpSchema s;
     s.name = op;
     s.fusion = FusionKind::opaque;
-    s.precision = PrecisionPolicy::never;
+    s.precision = PrecisionPolicy::follow;  // low-precision kernels keep fp32 statistics
     s.infer = [](InferContext& c) {
-      if (c.dtype(0) != DType::f32) fail("expects f32, got ", dtype_name(c.dtype(0)));
+      if (!is_float_type(c.dtype(0))) fail("expects f32, bf16 or f16, got ", dtype_name(c.dtype(0)));
       Dims in = c.dims(0);
       normalize_axis(c.attrs().get_int("axis", -1), static_cast<int64_t>(in.size()), "axis");
       c.set_output(0, c.dtype(0), in);
@@ -26,7 +26,8 @@ void register_nn_schemas() {
   ln.max_inputs = 3;
   ln.max_outputs = 3;
   ln.fusion = FusionKind::opaque;
-  ln.precision = PrecisionPolicy::never;
+  ln.precision = PrecisionPolicy::follow;  // low-precision kernels keep fp32 statistics
+  ln.fp32_inputs = {1, 2};
   ln.infer = [](InferContext& c) {
     Dims in = c.dims(0);
     int64_t rank = static_cast<int64_t>(in.size());
@@ -55,12 +56,15 @@ void register_nn_schemas() {
   sln.max_inputs = 5;
   sln.max_outputs = 2;
   sln.fusion = FusionKind::opaque;
-  sln.precision = PrecisionPolicy::never;
+  sln.precision = PrecisionPolicy::follow;  // low-precision kernels keep fp32 statistics
+  sln.fp32_inputs = {2, 3, 4};
   sln.infer = [](InferContext& c) {
     static const char* const names[] = {"x", "skip", "gamma", "beta", "bias"};
+    // x and skip: f32, or both bf16/f16 under auto-cast; the per-channel vectors stay f32.
     for (size_t i = 0; i < c.num_inputs(); ++i)
-      if (c.has_input(i) && c.dtype(i) != DType::f32)
-        fail(names[i], " expects f32, got ", dtype_name(c.dtype(i)));
+      if (c.has_input(i) && c.dtype(i) != (i < 2 ? c.dtype(0) : DType::f32))
+        fail(names[i], " expects ", dtype_name(i < 2 ? c.dtype(0) : DType::f32), ", got ", dtype_name(c.dtype(i)));
+    if (!is_float_type(c.dtype(0))) fail("x expects f32, bf16 or f16, got ", dtype_name(c.dtype(0)));
     for (size_t i = 0; i < 3; ++i)
       if (!c.has_input(i)) fail(names[i], " is required");
     const Dims in = c.dims(0);
@@ -71,8 +75,8 @@ void register_nn_schemas() {
     for (size_t i = 2; i < c.num_inputs(); ++i)
       if (c.has_input(i) && num_elements(c.dims(i)) != hidden)
         fail(names[i], " has shape ", dims_to_string(c.dims(i)), ", expected [", hidden, "]");
-    c.set_output(0, DType::f32, in);
-    if (c.num_outputs() > 1) c.set_output(1, DType::f32, in);
+    c.set_output(0, c.dtype(0), in);
+    if (c.num_outputs() > 1) c.set_output(1, c.dtype(0), in);
   };
   register_schema(sln);
 }

@@ -48,6 +48,8 @@ struct OpSchema {
   int min_outputs = 1, max_outputs = 1;
   FusionKind fusion = FusionKind::opaque;
   PrecisionPolicy precision = PrecisionPolicy::follow;
+  // Inputs that stay f32 when auto-cast lowers the op (a GEMM's bias, quantisation scales).
+  std::vector<int> fp32_inputs;
   bool foldable = true;  // may run at compile time when every input is a constant
   // Which dtype keys the kernel registry: input #key_input's, or output 0's when -1 (Where keys on
   // its values, not on its bool condition; ConstantOfShape on what it produces).
@@ -68,6 +70,8 @@ DType kernel_dtype(const ir::Graph& g, const ir::Node& n);
 
 // Normalises a possibly negative axis against `rank`; throws naming `what` when out of range.
 int64_t normalize_axis(int64_t axis, int64_t rank, const char* what);
+// f32, or a 16-bit float type auto-cast may lower it to.
+inline bool is_float_type(DType t) { return t == DType::f32 || t == DType::bf16 || t == DType::f16; }
 // Numpy-style broadcast of two shapes; throws naming both shapes.
 Dims broadcast_dims(const Dims& a, const Dims& b);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,20 @@ size_t fuse_matmul(ir::Graph& g);
 size_t fuse_qkv(ir::Graph& g);
 // SkipLayerNormalization from Add(a, b) + LayerNormalization.
 size_t fuse_skip_layer_norm(ir::Graph& g);
+// Lowers precision where `mode` (none | matmult | all) asks for it, to `low` (bf16 or f16), from each op's
+// declared precision policy; inserts de-duplicated Casts (see auto_cast.cc).
+struct AutoCastReport {
+  size_t lowered = 0;  // ops that now run in the low type
+  size_t casts = 0;    // Cast steps inserted on activations (casts of constants fold into the weights)
+};
+AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low);
+
+// Activation name -> absolute maximum over calibration data (static int8 quantisation).
+using ActivationRanges = std::map<std::string, float>;
+// int8 weights for every FusedMatMul with a constant f32 weight; static activation scales from
+// `ranges` when given, else dynamic. Returns how many GEMMs were quantised.
+size_t quantize_int8(ir::Graph& g, const ActivationRanges* ranges);
+
 // Re-lays constant weights out for the kernels this CPU will run (oneDNN's blocked GEMM layouts), so
 // the artifact stores them packed. Returns how many weights were packed.
 size_t prepack_weights(ir::Graph& g);
@@ -53,8 +68,15 @@ struct PassReport {
   std::vector<std::pair<std::string, size_t>> fused;
   size_t fused_away = 0;
   size_t packed = 0;
+  size_t quantized = 0;
+  AutoCastReport cast;
 };
-// The whole pipeline, verifying the graph after every pass; the result has static shapes only.
+// The whole pipeline, verifying the graph after every pass; the result has static shapes only:
+// optimize_graph (bind_shapes -> fold_constants -> eliminate_noops -> dce -> fusion stages), then
+// lower_graph (quantize_int8 / auto_cast per options -> fold_constants -> dce -> prepack_weights).
+// The compiler runs the halves separately when it calibrates in between.
 PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse = true);
+void optimize_graph(ir::Graph& g, const CompileOptions& options, bool fuse, PassReport& r);
+void lower_graph(ir::Graph& g, const CompileOptions& options, const ActivationRanges* ranges, PassReport& r);
 
 }  // namespace kiln::passes

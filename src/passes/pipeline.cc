@@ -5,6 +5,12 @@ namespace kiln::passes {
 
 PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse) {
   PassReport r;
+  optimize_graph(g, options, fuse, r);
+  lower_graph(g, options, nullptr, r);
+  return r;
+}
+
+void optimize_graph(ir::Graph& g, const CompileOptions& options, bool fuse, PassReport& r) {
   ir::verify(g, false);
   bind_shapes(g, options);
   ir::verify(g, false);
@@ -14,7 +20,7 @@ PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse) {
   ir::verify(g, true);
   r.dead = eliminate_dead_code(g);
   ir::verify(g, true);
-  if (!fuse) return r;
+  if (!fuse) return;
   const size_t before = g.nodes.size();
   auto stage = [&](const char* op, size_t (*pass)(ir::Graph&)) {
     size_t n = pass(g);
@@ -33,10 +39,21 @@ PassReport run_passes(ir::Graph& g, const CompileOptions& options, bool fuse) {
   eliminate_dead_code(g);
   ir::verify(g, true);
   r.fused_away = before - g.nodes.size();
+}
+
+void lower_graph(ir::Graph& g, const CompileOptions& options, const ActivationRanges* ranges, PassReport& r) {
+  if (options.quantize == "int8") {
+    r.quantized = quantize_int8(g, ranges);
+    ir::verify(g, true);
+  }
+  r.cast = auto_cast(g, options.auto_cast, options.cast_type == "fp16" ? DType::f16 : DType::bf16);
+  ir::verify(g, true);
+  fold_constants(g);  // weights cast to the low type
+  eliminate_dead_code(g);
+  ir::verify(g, true);
   r.packed = prepack_weights(g);
   eliminate_dead_code(g);  // the unpacked originals
   ir::verify(g, true);
-  return r;
 }
 
 }  // namespace kiln::passes

@@ -32,13 +32,25 @@ void set_packed_layout(ir::Attrs& attrs, const dnnl::memory::desc& md) {
   attrs.set_int("packed_offset0", d.offset0);
 }
 
-dnnl::memory::desc packed_layout(const ir::Attrs& attrs) {
+dnnl::memory::data_type onednn_dtype(DType t) {
+  switch (t) {
+    case DType::f32: return dnnl::memory::data_type::f32;
+    case DType::bf16: return dnnl::memory::data_type::bf16;
+    case DType::f16: return dnnl::memory::data_type::f16;
+    case DType::i8: return dnnl::memory::data_type::s8;
+    case DType::u8: return dnnl::memory::data_type::u8;
+    case DType::i32: return dnnl::memory::data_type::s32;
+    default: fail("oneDNN has no data type for ", dtype_name(t));
+  }
+}
+
+dnnl::memory::desc packed_layout(const ir::Attrs& attrs, DType dtype) {
   dnnl_memory_desc_t d;
   std::memset(&d, 0, sizeof d);
   const std::vector<int64_t> dims = attrs.get_ints("packed_dims");
   if (dims.empty() || dims.size() > DNNL_MAX_NDIMS) fail("bad packed layout rank ", dims.size());
   d.ndims = static_cast<int>(dims.size());
-  d.data_type = dnnl_f32;
+  d.data_type = static_cast<dnnl_data_type_t>(onednn_dtype(dtype));
   d.format_kind = dnnl_blocked;
   put(d.dims, dims, "dims");
   put(d.padded_dims, attrs.get_ints("packed_padded_dims"), "padded_dims");
@@ -52,14 +64,14 @@ dnnl::memory::desc packed_layout(const ir::Attrs& attrs) {
   return dnnl::memory::desc(d);
 }
 
-Tensor unpack_weights(const ir::Attrs& attrs, const void* packed, bool trans_b) {
+Tensor unpack_weights(const ir::Attrs& attrs, const void* packed, bool trans_b, DType dtype) {
   try {
     dnnl::engine& eng = onednn_engine();
-    const dnnl::memory::desc src_md = packed_layout(attrs);
+    const dnnl::memory::desc src_md = packed_layout(attrs, dtype);
     const std::vector<int64_t> kn = attrs.get_ints("packed_dims");  // logical [K, N]
     if (kn.size() != 2 || kn[0] <= 0 || kn[1] <= 0) fail("packed weights must be 2-D");
-    Tensor plain(DType::f32, trans_b ? Dims{kn[1], kn[0]} : Dims{kn[0], kn[1]});
-    dnnl::memory::desc dst_md({kn[0], kn[1]}, dnnl::memory::data_type::f32,
+    Tensor plain(dtype, trans_b ? Dims{kn[1], kn[0]} : Dims{kn[0], kn[1]});
+    dnnl::memory::desc dst_md({kn[0], kn[1]}, onednn_dtype(dtype),
                               trans_b ? dnnl::memory::format_tag::ba : dnnl::memory::format_tag::ab);
     dnnl::memory src(src_md, eng, const_cast<void*>(packed)), dst(dst_md, eng, plain.data());
     dnnl::stream s(eng);

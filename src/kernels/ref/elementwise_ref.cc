@@ -6,6 +6,7 @@
 #include "kernels/kernel.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kiln/error.h"
+#include "util/half.h"
 
 namespace kiln::kernels {
 namespace {
@@ -188,7 +189,31 @@ template <typename From> void cast_from(const KernelContext& c) {
     case DType::i8: unary_loop<From, int8_t>(c, [](From x) { return static_cast<int8_t>(x); }); break;
     case DType::u8: unary_loop<From, uint8_t>(c, [](From x) { return static_cast<uint8_t>(x); }); break;
     case DType::boolean: unary_loop<From, bool>(c, [](From x) { return x != From(0); }); break;
+    case DType::bf16: unary_loop<From, uint16_t>(c, [](From x) { return f32_to_bf16(static_cast<float>(x)); }); break;
+    case DType::f16: unary_loop<From, uint16_t>(c, [](From x) { return f32_to_f16(static_cast<float>(x)); }); break;
     default: fail("Cast to ", dtype_name(o.dtype), " is not supported");
+  }
+}
+
+// Casts from a 16-bit float go through fp32, which holds every bf16 and fp16 value exactly.
+template <float (*ToF32)(uint16_t)> void cast_from_half(const KernelContext& c) {
+  const TensorArg &x = c.inputs[0], &o = c.outputs[0];
+  const uint16_t* px = x.as<uint16_t>();
+  const int64_t n = x.numel();
+  switch (o.dtype) {
+    case DType::f32:
+      for (int64_t i = 0; i < n; ++i) o.as<float>()[i] = ToF32(px[i]);
+      break;
+    case DType::bf16:
+      for (int64_t i = 0; i < n; ++i) o.as<uint16_t>()[i] = f32_to_bf16(ToF32(px[i]));
+      break;
+    case DType::f16:
+      for (int64_t i = 0; i < n; ++i) o.as<uint16_t>()[i] = f32_to_f16(ToF32(px[i]));
+      break;
+    case DType::f64:
+      for (int64_t i = 0; i < n; ++i) o.as<double>()[i] = ToF32(px[i]);
+      break;
+    default: fail("Cast from ", dtype_name(x.dtype), " to ", dtype_name(o.dtype), " is not supported");
   }
 }
 
@@ -280,6 +305,8 @@ void register_elementwise_ref_kernels() {
   register_kernel("Cast", DType::i8, R, "cast_ref_i8", cast_from<int8_t>);
   register_kernel("Cast", DType::u8, R, "cast_ref_u8", cast_from<uint8_t>);
   register_kernel("Cast", DType::boolean, R, "cast_ref_bool", cast_from<bool>);
+  register_kernel("Cast", DType::bf16, R, "cast_ref_bf16", cast_from_half<bf16_to_f32>);
+  register_kernel("Cast", DType::f16, R, "cast_ref_f16", cast_from_half<f16_to_f32>);
 #undef KILN_REG_NUM
 #undef KILN_REG_FLOAT
 }

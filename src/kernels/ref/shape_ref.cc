@@ -230,7 +230,7 @@ template <typename T> void cumsum_ref(const KernelContext& c) {
 
 void register_shape_ref_kernels() {
   const Isa R = Isa::ref;
-  const DType all[] = {DType::f32, DType::f64, DType::i64, DType::i32, DType::i8, DType::u8, DType::boolean};
+  const DType all[] = {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i64, DType::i32, DType::i8, DType::u8, DType::boolean};
   for (DType t : all) {
     std::string suffix = std::string("_") + dtype_name(t);
     for (const char* op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"})

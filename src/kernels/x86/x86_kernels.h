@@ -59,4 +59,11 @@ KILN_X86_ENTRY_POINTS(avx2)
 KILN_X86_ENTRY_POINTS(avx512)
 #undef KILN_X86_ENTRY_POINTS
 
+// Cast between fp32 and the 16-bit float formats (raw bits, see util/half.h, which they match bit for
+// bit) over elements [begin, end). AVX-512 only; other tiers use the reference Cast.
+void f32_to_bf16_avx512(const float* x, uint16_t* y, int64_t begin, int64_t end);
+void bf16_to_f32_avx512(const uint16_t* x, float* y, int64_t begin, int64_t end);
+void f32_to_f16_avx512(const float* x, uint16_t* y, int64_t begin, int64_t end);
+void f16_to_f32_avx512(const uint16_t* x, float* y, int64_t begin, int64_t end);
+
 }  // namespace kiln::kernels::x86

@@ -1,0 +1,129 @@
+// Auto-cast: runs ops in bf16 or fp16 where the user asked for it, from each op's declared precision
+// policy (ops/op_schema.h), and inserts the casts the change needs, one per (value, type).
+//
+//   matmult  ops declared `always` (the GEMMs) take low-precision inputs and still produce fp32
+//            (fp32 accumulation; everything else stays fp32)
+//   all      `always` ops take low-precision inputs and produce low-precision outputs; `follow` ops
+//            whose activations arrive in the low type run in it too (their kernels keep fp32
+//            statistics and sums); `never` ops stay fp32
+//
+// An op is only lowered when a kernel for it exists in the low type. Inputs an op declares fp32 (a
+// GEMM's bias, quantisation scales) are never cast; constants cast here are folded into low-precision
+// weights by the next fold_constants. Graph outputs keep their fp32 type and name.
+#include <map>
+#include <set>
+
+#include "kernels/kernel.h"
+#include "kiln/error.h"
+#include "ops/op_schema.h"
+#include "passes/passes.h"
+
+namespace kiln::passes {
+namespace {
+
+bool is_low(DType t) { return t == DType::bf16 || t == DType::f16; }
+
+class Caster {
+ public:
+  Caster(ir::Graph& g, std::vector<ir::Node>& out, size_t& count) : g_(g), out_(out), count_(count) {}
+  // The value `v` in dtype `to`, emitting a Cast the first time it is asked for.
+  int operator()(int v, DType to) {
+    auto key = std::make_pair(v, to);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    ir::Value nv;
+    nv.name = g_.values[v].name + "." + dtype_name(to);
+    nv.dtype = to;
+    nv.shape = g_.values[v].shape;
+    const int id = g_.add_value(nv);
+    ir::Node n;
+    n.op = "Cast";
+    n.name = nv.name;
+    n.inputs = {v};
+    n.outputs = {id};
+    n.attrs.set_string("to", dtype_name(to));
+    out_.push_back(std::move(n));
+    if (!g_.values[v].is_constant()) ++count_;  // casts of constants fold into the weights
+    return cache_[key] = id;
+  }
+
+ private:
+  ir::Graph& g_;
+  std::vector<ir::Node>& out_;
+  size_t& count_;
+  std::map<std::pair<int, DType>, int> cache_;
+};
+
+}  // namespace
+
+AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low) {
+  AutoCastReport r;
+  if (mode == "none") return r;
+  if (mode != "matmult" && mode != "all") fail("unknown auto-cast mode '", mode, "' (expected none, matmult or all)");
+  if (!is_low(low)) fail("auto-cast type must be bf16 or fp16, got ", dtype_name(low));
+  const bool all = mode == "all";
+  std::vector<ir::Node> out;
+  Caster cast(g, out, r.casts);
+  std::set<int> lowered_values;  // values this pass turned low (only these are cast back for fp32 ops)
+  for (ir::Node n : g.nodes) {
+    const ops::OpSchema* s = ops::find_schema(n.op);
+    bool lower = false;
+    if (s && kernels::find_kernel(n.op, low, kernels::Isa::ref)) {
+      if (s->precision == ops::PrecisionPolicy::always) lower = true;
+      if (s->precision == ops::PrecisionPolicy::follow && all)
+        for (int in : n.inputs) lower = lower || (in >= 0 && lowered_values.count(in));
+    }
+    const bool gemm = n.op == "FusedMatMul";
+    if (gemm && g.values[n.inputs[1]].dtype != DType::f32) lower = false;  // already quantised / typed
+    const DType out_type = lower && (all || !gemm) ? low : DType::f32;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const int in = n.inputs[i];
+      if (in < 0) continue;
+      const DType t = g.values[in].dtype;
+      bool keep_fp32 = !lower;
+      if (lower && s)
+        for (int k : s->fp32_inputs) keep_fp32 = keep_fp32 || k == static_cast<int>(i);
+      // A GEMM's residual is added to its output, so it takes the output's type.
+      if (lower && gemm && i == 3) keep_fp32 = out_type == DType::f32;
+      if (keep_fp32 && lowered_values.count(in)) n.inputs[i] = cast(in, DType::f32);
+      else if (!keep_fp32 && t == DType::f32) n.inputs[i] = cast(in, low), lowered_values.insert(n.inputs[i]);
+    }
+    if (lower) {
+      ++r.lowered;
+      if (gemm) n.attrs.set_string("out_dtype", dtype_name(out_type));
+      if (out_type == low)
+        for (int o : n.outputs)
+          if (g.values[o].dtype == DType::f32) g.values[o].dtype = low, lowered_values.insert(o);
+    }
+    out.push_back(std::move(n));
+  }
+  // Graph outputs keep their name and fp32 type: the producer writes a renamed low value, and a Cast
+  // writes the output.
+  for (int o : g.outputs) {
+    if (!lowered_values.count(o)) continue;
+    ir::Value lv = g.values[o];
+    lv.name += "." + std::string(dtype_name(low));
+    const int low_id = g.add_value(lv);
+    for (ir::Node& n : out) {
+      for (int& in : n.inputs)
+        if (in == o) in = low_id;
+      for (int& x : n.outputs)
+        if (x == o) x = low_id;
+    }
+    g.values[o].dtype = DType::f32;
+    ir::Node c;
+    c.op = "Cast";
+    c.name = g.values[o].name + ".f32";
+    c.inputs = {low_id};
+    c.outputs = {o};
+    c.attrs.set_string("to", "f32");
+    out.push_back(std::move(c));
+    ++r.casts;
+  }
+  g.nodes = std::move(out);
+  g.rebuild_producers();
+  for (size_t i = 0; i < g.nodes.size(); ++i) ops::infer_node(g, static_cast<int>(i));
+  return r;
+}
+
+}  // namespace kiln::passes
