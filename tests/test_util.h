@@ -24,6 +24,7 @@
 #include "kiln/error.h"
 #include "kiln/tensor.h"
 #include "ops/op_schema.h"
+#include "util/half.h"
 
 namespace kiln::test {
 
@@ -67,6 +68,21 @@ inline constexpr double kGemmRelPerSqrtK = 1e-4;
 inline Tolerance gemm_tolerance(int64_t k, double scale = 1.0) {
   return {kGemmRelPerSqrtK * std::sqrt(static_cast<double>(k < 1 ? 1 : k)) * scale, 0.0};
 }
+// ---- low precision (bf16 / fp16 / int8: tests/ops/precision_test.cc, docs/precision.md) -----------
+// Storing a result in bf16 (8 significant bits) or fp16 (11) rounds it by at most half an ulp: 2^-9 /
+// 2^-12 relative. The bounds are one full ulp (2x the rounding), the absolute part covers fp16's
+// subnormal spacing (6e-8) and bf16's flush of fp32 denormals.
+inline constexpr Tolerance kTolBf16Store{1e-37, 1.0 / 256};
+inline constexpr Tolerance kTolF16Store{6e-8, 1.0 / 2048};
+// Casts (fast vs reference) and conversions: bit-exact, kTolExact.
+// bf16 / fp16 GEMMs (fast vs reference, the same 16-bit inputs): products of 16-bit values are exact
+// in fp32, so the fp32 GEMM bound applies: gemm_tolerance(k), plus kTol*Store's rel when the output is
+// 16-bit. int8 GEMMs (fast vs reference): the same quantised integers and exact integer accumulation,
+// only the fp32 dequantisation differs: gemm_tolerance(k). int8 vs fp32 (the quantisation error itself)
+// is checked against the analytic worst case sum_k |a_k| dw + |w_k| da + da dw, with da, dw half the
+// activation's and the column's quantisation steps.
+// Widened 16-bit kernels (LayerNorm, Softmax, GELU, Add, attention in bf16/fp16) vs the fp32 kernel on
+// the same (16-bit) inputs: kTol*Store on top of the fp32 kernel's own bound.
 
 // ---- tensors -----------------------------------------------------------------------------------------
 
@@ -116,6 +132,8 @@ inline double element(const Tensor& t, int64_t i) {
     case DType::i8: return t.data_as<int8_t>()[i];
     case DType::u8: return t.data_as<uint8_t>()[i];
     case DType::boolean: return t.data_as<uint8_t>()[i] ? 1.0 : 0.0;
+    case DType::bf16: return bf16_to_f32(t.data_as<uint16_t>()[i]);
+    case DType::f16: return f16_to_f32(t.data_as<uint16_t>()[i]);
     default: throw std::logic_error("test: element() of unsupported dtype");
   }
 }
@@ -390,6 +408,27 @@ class GraphBuilder {
   }
   void output(int v) { g.outputs.push_back(v); }
 };
+
+// Evaluates a static-shaped graph node by node with the reference kernels: the oracle for "the fused
+// graph computes what the unfused one did".
+inline std::vector<Tensor> run_graph(const ir::Graph& g, const std::vector<Tensor>& inputs) {
+  std::map<int, Tensor> vals;
+  for (size_t i = 0; i < g.inputs.size(); ++i) vals[g.inputs[i]] = inputs.at(i);
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].is_constant()) vals[static_cast<int>(v)] = *g.values[v].constant;
+  for (const ir::Node& n : g.nodes) {
+    std::vector<Tensor> in;
+    for (int i : n.inputs) in.push_back(i < 0 ? Tensor() : vals.at(i));
+    std::vector<OutSpec> outs;
+    for (int o : n.outputs) outs.push_back({g.values[o].dtype, ir::static_dims(g.values[o].shape)});
+    std::vector<Tensor> res = run_kernel(n.op, ops::kernel_dtype(g, n), kernels::Isa::ref, in, outs, n.attrs);
+    for (size_t k = 0; k < n.outputs.size(); ++k) vals[n.outputs[k]] = res[k];
+  }
+  std::vector<Tensor> out;
+  for (int o : g.outputs) out.push_back(vals.at(o));
+  return out;
+}
+
 
 // ---- temp files --------------------------------------------------------------------------------------
 

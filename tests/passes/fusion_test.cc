@@ -9,26 +9,6 @@
 namespace kiln::test {
 namespace {
 
-// Evaluates a static-shaped graph node by node with the reference kernels: the oracle for "the fused
-// graph computes what the unfused one did".
-std::vector<Tensor> run_graph(const ir::Graph& g, const std::vector<Tensor>& inputs) {
-  std::map<int, Tensor> vals;
-  for (size_t i = 0; i < g.inputs.size(); ++i) vals[g.inputs[i]] = inputs.at(i);
-  for (size_t v = 0; v < g.values.size(); ++v)
-    if (g.values[v].is_constant()) vals[static_cast<int>(v)] = *g.values[v].constant;
-  for (const ir::Node& n : g.nodes) {
-    std::vector<Tensor> in;
-    for (int i : n.inputs) in.push_back(i < 0 ? Tensor() : vals.at(i));
-    std::vector<OutSpec> outs;
-    for (int o : n.outputs) outs.push_back({g.values[o].dtype, ir::static_dims(g.values[o].shape)});
-    std::vector<Tensor> res = run_kernel(n.op, ops::kernel_dtype(g, n), kernels::Isa::ref, in, outs, n.attrs);
-    for (size_t k = 0; k < n.outputs.size(); ++k) vals[n.outputs[k]] = res[k];
-  }
-  std::vector<Tensor> out;
-  for (int o : g.outputs) out.push_back(vals.at(o));
-  return out;
-}
-
 // Types every value (as the pipeline does before fusing).
 void typed(ir::Graph& g) {
   passes::fold_constants(g);

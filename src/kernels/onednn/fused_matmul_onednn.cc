@@ -10,12 +10,15 @@
 //         per call, and the f32 GEMM runs; the output is narrowed back when it is f16. The accuracy is
 //         that of fp16 inputs with fp32 accumulation, the speed that of fp32.
 //   i8    A is quantised to s8 per call (kernels/quantize.h: its own absmax, or the calibrated scale),
-//         the s8 x s8 GEMM accumulates in s32 (VNNI), and oneDNN's runtime output scales (A's scale
-//         times each column's weight scale) dequantise before the post-ops; the bias is a binary
-//         post-op so that it is added after the scaling.
+//         the s8 x s8 GEMM accumulates in s32 (VNNI). Dequantisation: the per-column weight scales are
+//         oneDNN output scales fixed at load (runtime output scales would make oneDNN 2.6 fall back
+//         from its brgemm kernel to a 3x slower one), and a dynamic activation scale is a binary_mul
+//         post-op by a one-element tensor the kernel rewrites each call (static: folded into the
+//         output scales). The bias is a binary_add post-op so that it is added after the scaling.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/onednn/onednn_common.h"
@@ -44,8 +47,8 @@ struct FusedMatMulState {
   std::unordered_map<int, memory> args;  // keeps the memory objects alive
   ExecArgs exec;
   std::shared_ptr<void> packed;  // weights in the primitive's layout, when it differs from the artifact's
-  // i8: the s8 copy of A, the per-call output scales, the static activation scale (0: dynamic).
-  std::shared_ptr<void> a_q, out_scales;
+  // i8: the s8 copy of A, A's scale (a one-element post-op input), the static scale (0: dynamic).
+  std::shared_ptr<void> a_q, act_scale;
   float static_scale = 0;
   // f16: f32 staging for A, the residual and the output.
   std::shared_ptr<void> a_f32, res_f32, y_f32;
@@ -63,7 +66,8 @@ struct MatMulSetup {
   dnnl::matmul::primitive_desc pd;
   bool has_bias = false, has_res = false, has_act = false;
   bool bias_as_post_op = false;  // i8: the bias is added after the output scales
-  int act_index = -1, res_index = -1, bias_index = -1;  // post-op positions
+  bool dynamic_scale = false;    // i8 dynamic: A's scale is a binary_mul post-op
+  int act_index = -1, res_index = -1, bias_index = -1, scale_index = -1;  // post-op positions
 };
 
 // The dtype the primitive computes in, for a step whose weight has `w`: f16 runs as f32.
@@ -99,7 +103,21 @@ MatMulSetup make_setup(const KernelContext& c) {
   dnnl::primitive_attr attr = user_scratchpad_attr();
   dnnl::post_ops po;
   s.bias_as_post_op = s.has_bias && wt == DType::i8;
-  if (wt == DType::i8) attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});
+  if (wt == DType::i8) {
+    // Output scales per column: the weight scales (times the static activation scale). Only the
+    // session's prepare makes an i8 primitive (i8 weights are never packed at compile time), so the
+    // scale values are there.
+    KILN_CHECK(c.inputs.size() > 4 && c.inputs[4].present(), "i8 FusedMatMul without weight scales");
+    s.dynamic_scale = c.attrs.get_string("quant", "dynamic") == "dynamic";
+    const float act = s.dynamic_scale ? 1.f : static_cast<float>(c.attrs.get_float("act_scale", 1.0));
+    std::vector<float> scales(c.inputs[4].as<float>(), c.inputs[4].as<float>() + n);
+    for (float& v : scales) v *= act;
+    attr.set_output_scales(1 << 1, scales);
+    if (s.dynamic_scale) {
+      s.scale_index = po.len();
+      po.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, 1}, dt::f32, tag::ab));
+    }
+  }
   if (s.bias_as_post_op) {
     s.bias_index = po.len();
     po.append_binary(dnnl::algorithm::binary_add, s.bias_md);
@@ -183,10 +201,12 @@ std::shared_ptr<void> prepare_fused_matmul(const KernelContext& c) {
     void* res = s.has_res ? c.inputs[3].data : nullptr;
     if (W.dtype == DType::i8) {
       st->a_q = aligned_buffer(m * k);
-      st->out_scales = aligned_buffer(n * sizeof(float));
-      if (c.attrs.get_string("quant", "dynamic") == "static") st->static_scale = static_cast<float>(c.attrs.get_float("act_scale", 0));
+      st->act_scale = aligned_buffer(sizeof(float));
+      if (!s.dynamic_scale) st->static_scale = static_cast<float>(c.attrs.get_float("act_scale", 0));
       src = st->a_q.get();
-      st->args[DNNL_ARG_ATTR_OUTPUT_SCALES] = memory(memory::desc({n}, dt::f32, tag::a), eng, st->out_scales.get());
+      if (s.dynamic_scale)
+        st->args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(s.scale_index) | DNNL_ARG_SRC_1] =
+            memory(memory::desc({1, 1}, dt::f32, tag::ab), eng, st->act_scale.get());
     }
     if (A.dtype == DType::f16) src = (st->a_f32 = aligned_buffer(m * k * sizeof(float))).get();
     if (Y.dtype == DType::f16) dst = (st->y_f32 = aligned_buffer(m * n * sizeof(float))).get();
@@ -235,12 +255,12 @@ void fused_matmul_f16_onednn(const KernelContext& c) {
   }
 }
 
-// i8: quantise A (scale from its absmax unless calibrated), set the output scales, run the s8 GEMM.
+// i8: quantise A (scale from its absmax unless calibrated), pass its scale, run the s8 GEMM.
 void fused_matmul_i8_onednn(const KernelContext& c) {
   auto* st = static_cast<FusedMatMulState*>(c.state);
   KILN_CHECK(st != nullptr, "FusedMatMul run without prepare");
   const float* a = c.inputs[0].as<float>();
-  const int64_t total = c.inputs[0].numel(), n = c.outputs[0].dims.back();
+  const int64_t total = c.inputs[0].numel();
   float scale = st->static_scale;
   if (scale == 0) {
     float absmax = 0;
@@ -252,9 +272,7 @@ void fused_matmul_i8_onednn(const KernelContext& c) {
   int8_t* q = static_cast<int8_t*>(st->a_q.get());
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < total; ++i) q[i] = quantize_s8(a[i], inv);
-  const float* w_scale = c.inputs[4].as<float>();
-  float* out_scale = static_cast<float*>(st->out_scales.get());
-  for (int64_t j = 0; j < n; ++j) out_scale[j] = scale * w_scale[j];
+  *static_cast<float*>(st->act_scale.get()) = scale;
   execute(st->prim, st->stream, st->exec);
 }
 
