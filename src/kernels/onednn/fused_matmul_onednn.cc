@@ -15,6 +15,8 @@
 //         from its brgemm kernel to a 3x slower one), and a dynamic activation scale is a binary_mul
 //         post-op by a one-element tensor the kernel rewrites each call (static: folded into the
 //         output scales). The bias is a binary_add post-op so that it is added after the scaling.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -24,6 +26,7 @@
 #include "kernels/onednn/onednn_common.h"
 #include "kernels/onednn/weight_packing.h"
 #include "kernels/quantize.h"
+#include "kernels/x86/x86_kernels.h"
 #include "kiln/error.h"
 #include "util/half.h"
 
@@ -255,8 +258,33 @@ void fused_matmul_f16_onednn(const KernelContext& c) {
   }
 }
 
+// Activation quantisation for one ISA tier: the scalar rule, or the AVX-512 version of it.
+struct Quantizer {
+  float (*absmax)(const float* x, int64_t begin, int64_t end);
+  void (*quantize)(const float* x, int8_t* q, float inv_scale, int64_t begin, int64_t end);
+};
+float absmax_scalar(const float* x, int64_t begin, int64_t end) {
+  float m = 0;
+  for (int64_t i = begin; i < end; ++i) m = std::max(m, std::fabs(x[i]));
+  return m;
+}
+void quantize_scalar(const float* x, int8_t* q, float inv, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) q[i] = quantize_s8(x[i], inv);
+}
+constexpr Quantizer kScalarQuantizer{absmax_scalar, quantize_scalar};
+constexpr Quantizer kAvx512Quantizer{x86::absmax_avx512, x86::quantize_s8_avx512};
+
+// Splits [0, n) into one contiguous range per OpenMP thread.
+template <class Body> void per_thread(int64_t n, Body&& body) {
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    body(n * t / nt / 64 * 64, t + 1 == nt ? n : n * (t + 1) / nt / 64 * 64);
+  }
+}
+
 // i8: quantise A (scale from its absmax unless calibrated), pass its scale, run the s8 GEMM.
-void fused_matmul_i8_onednn(const KernelContext& c) {
+template <const Quantizer* Q> void fused_matmul_i8_onednn(const KernelContext& c) {
   auto* st = static_cast<FusedMatMulState*>(c.state);
   KILN_CHECK(st != nullptr, "FusedMatMul run without prepare");
   const float* a = c.inputs[0].as<float>();
@@ -264,14 +292,16 @@ void fused_matmul_i8_onednn(const KernelContext& c) {
   float scale = st->static_scale;
   if (scale == 0) {
     float absmax = 0;
-#pragma omp parallel for reduction(max : absmax) schedule(static)
-    for (int64_t i = 0; i < total; ++i) absmax = std::max(absmax, std::fabs(a[i]));
+    per_thread(total, [&](int64_t b, int64_t e) {
+      const float m = Q->absmax(a, b, e);
+#pragma omp critical
+      absmax = std::max(absmax, m);
+    });
     scale = quant_scale(absmax);
   }
   const float inv = 1.f / scale;
   int8_t* q = static_cast<int8_t*>(st->a_q.get());
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < total; ++i) q[i] = quantize_s8(a[i], inv);
+  per_thread(total, [&](int64_t b, int64_t e) { Q->quantize(a, q, inv, b, e); });
   *static_cast<float*>(st->act_scale.get()) = scale;
   execute(st->prim, st->stream, st->exec);
 }
@@ -286,8 +316,10 @@ void register_onednn_fused_matmul() {
                   prepare_fused_matmul, pack_fused_matmul);
   register_kernel("FusedMatMul", DType::f16, Isa::avx2, "fused_matmul_f16_onednn", fused_matmul_f16_onednn,
                   prepare_fused_matmul);
-  register_kernel("FusedMatMul", DType::i8, Isa::avx2, "fused_matmul_i8_onednn", fused_matmul_i8_onednn,
+  register_kernel("FusedMatMul", DType::i8, Isa::avx2, "fused_matmul_i8_onednn", fused_matmul_i8_onednn<&kScalarQuantizer>,
                   prepare_fused_matmul);
+  register_kernel("FusedMatMul", DType::i8, Isa::avx512, "fused_matmul_i8_avx512_onednn",
+                  fused_matmul_i8_onednn<&kAvx512Quantizer>, prepare_fused_matmul);
 }
 
 }  // namespace kiln::kernels

@@ -66,4 +66,8 @@ void bf16_to_f32_avx512(const uint16_t* x, float* y, int64_t begin, int64_t end)
 void f32_to_f16_avx512(const float* x, uint16_t* y, int64_t begin, int64_t end);
 void f16_to_f32_avx512(const uint16_t* x, float* y, int64_t begin, int64_t end);
 
+// int8 activation quantisation (kernels/quantize.h's rule, bit for bit) over elements [begin, end).
+float absmax_avx512(const float* x, int64_t begin, int64_t end);
+void quantize_s8_avx512(const float* x, int8_t* q, float inv_scale, int64_t begin, int64_t end);
+
 }  // namespace kiln::kernels::x86
