@@ -73,6 +73,21 @@ EXPECT = {
     # outputs / runtime
     "output_dir_unwritable":   ["output", "director"],
     "token_id_out_of_range":   ["(gather): index "],
+    # precision options and calibration files
+    "cast_type_int4":          ["--auto-cast-type 'int4' is not supported (expected bf16 or fp16)"],
+    "auto_cast_unknown":       ["--auto-cast 'most' is not supported (expected none, matmult or all)"],
+    "quantize_unknown":        ["--quantize 'int4' is not supported (expected int8)"],
+    "quantize_with_auto_cast": ["--quantize int8 and --auto-cast all cannot be combined"],
+    "calibration_missing":     ["cannot read calibration file", "no such file"],
+    "calibration_empty":       ["has no samples"],
+    "calibration_malformed":   [":2: not valid json"],
+    "calibration_not_object":  [":1: expected an object"],
+    "calibration_wrong_columns": [":1: the sample's keys (attention_mask, input_ids, tokens) do not match the model inputs (attention_mask, input_ids, token_type_ids)"],
+    "calibration_wrong_length": [":1: input 'input_ids' has 3 values, expected"],
+    "calibration_not_integers": [":1: input 'attention_mask': expected integers"],
+    "calibrate_without_use":   ["--calibrate is used by --quantize int8"],
+    "verify_impossible_tolerance": ["exceeds --tolerance 0", "no artifact written"],
+    "tolerance_negative":      ["--tolerance must be a non-negative number, got -1"],
     # command line (extra cases)
     "unknown_subcommand":      ["frobnicate", "unknown", "command"],
     "unknown_option":          ["--no-such-option", "unknown", "option"],
@@ -290,6 +305,22 @@ def main():
     npy["oob"] = save("ids_out_of_range.npy", bad_ids)
     with open(T("file.txt"), "w") as f:
         f.write("a regular file\n")
+    # Calibration files (JSON Lines, one batch row per line).
+    row = {n: np.load(pth)[0].tolist() for n, pth in good_inputs.items()}
+    def jsonl(name, lines):
+        with open(T(name), "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+        return T(name)
+    calib = {
+        "good": jsonl("calib_good.jsonl", [json.dumps(row)] * 2),
+        "empty": jsonl("calib_empty.jsonl", ["", "   "]),
+        "malformed": jsonl("calib_malformed.jsonl", [json.dumps(row), '{"input_ids": [1, 2,']),
+        "not_object": jsonl("calib_not_object.jsonl", ["[1, 2, 3]"]),
+        "columns": jsonl("calib_columns.jsonl", [json.dumps({"input_ids": row["input_ids"], "attention_mask": row["attention_mask"],
+                                                               "tokens": row["input_ids"]})]),
+        "length": jsonl("calib_length.jsonl", [json.dumps(dict(row, input_ids=[1, 2, 3]))]),
+        "not_int": jsonl("calib_not_int.jsonl", [json.dumps(dict(row, attention_mask=[0.5] * len(row["attention_mask"])))]),
+    }
 
     # A good artifact to corrupt and to feed bad inputs to.  If this fails,
     # every case that needs it fails with the setup error.
@@ -342,6 +373,12 @@ def main():
                     res.fail("op type %s not in the stdout table" % op)
         return check
 
+    def no_artifact_check(res, rc, out, err):
+        """A compile that fails --verify leaves neither the artifact nor a temporary file."""
+        left = [f for f in os.listdir(tmp) if f.startswith("x.kiln")]
+        if left:
+            res.fail("files left behind: %s" % ", ".join(left))
+
     # ---- the cases -------------------------------------------------------------
     # (name, argv, needs the good artifact, kind) where kind is None for the
     # plain error contract (check_error with EXPECT[name]), ("error+", f) for the
@@ -387,6 +424,21 @@ def main():
         ("npy_nonexistent", run_argv(A, input_args({"input_ids": T("missing.npy")})), True, None),
         ("output_dir_unwritable", run_argv(A, out=T("file.txt", "out")), True, None),
         ("token_id_out_of_range", run_argv(A, input_args({"input_ids": npy["oob"]})), True, None),
+        ("cast_type_int4", compile_argv(model, ["--batch", B, "--seq", S, "--auto-cast", "matmult", "--auto-cast-type", "int4"]), False, None),
+        ("auto_cast_unknown", compile_argv(model, ["--batch", B, "--seq", S, "--auto-cast", "most"]), False, None),
+        ("quantize_unknown", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int4"]), False, None),
+        ("quantize_with_auto_cast", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int8", "--auto-cast", "all"]), False, None),
+        ("calibration_missing", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int8", "--calibrate", T("none.jsonl")]), False, None),
+        ("calibration_empty", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int8", "--calibrate", calib["empty"]]), False, None),
+        ("calibration_malformed", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int8", "--calibrate", calib["malformed"]]), False, None),
+        ("calibration_not_object", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int8", "--calibrate", calib["not_object"]]), False, None),
+        ("calibration_wrong_columns", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int8", "--calibrate", calib["columns"]]), False, None),
+        ("calibration_wrong_length", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int8", "--calibrate", calib["length"]]), False, None),
+        ("calibration_not_integers", compile_argv(model, ["--batch", B, "--seq", S, "--quantize", "int8", "--calibrate", calib["not_int"]]), False, None),
+        ("calibrate_without_use", compile_argv(model, ["--batch", B, "--seq", S, "--calibrate", calib["good"]]), False, None),
+        ("verify_impossible_tolerance", compile_argv(model, ["--batch", B, "--seq", S, "--auto-cast", "all", "--verify", "--tolerance", "0"]),
+         False, ("error+", no_artifact_check)),
+        ("tolerance_negative", compile_argv(model, ["--batch", B, "--seq", S, "--verify", "--tolerance", "-1"]), False, None),
         ("unknown_subcommand", [kiln, "frobnicate", model], False, None),
         ("unknown_option", compile_argv(model, ["--batch", B, "--seq", S, "--no-such-option"]), False, None),
     ]

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "text"))
 import make_fixtures as mf  # noqa: E402
 import wordpiece  # noqa: E402
 
-DATA = os.path.join(HERE, "..", "..", "..", "shared", "data")
+DATA = os.path.join(HERE, "..", "..", "data")
 SEQ = 64  # every SST-2 sentence fits (the longest train sentence is 66 tokens; 2 are truncated)
 
 
@@ -155,7 +155,7 @@ def main():
         "max_position_embeddings": config.max_position_embeddings, "vocab_size": config.vocab_size,
         "hidden_act": "gelu", "id2label": {"0": "negative", "1": "positive"}, "do_lower_case": True,
         "sequence_length": SEQ,
-        "training": {"data": "GLUE SST-2 train (67,349 sentences), ../shared/data/sst2/train.tsv",
+        "training": {"data": "GLUE SST-2 train (67,349 sentences), data/sst2/train.tsv",
                      "vocab": "bert-base-uncased-vocab.txt (sha256 07eced37...)",
                      "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "seed": args.seed,
                      "optimizer": "AdamW, weight decay 0.01, 10% linear warm-up then linear decay",
