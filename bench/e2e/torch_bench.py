@@ -2,7 +2,7 @@
 """PyTorch side of bench/e2e/compare: time a fixture model in eager PyTorch, print kiln-bench-style JSON.
 
     torch_bench.py FIXTURE_DIR [--threads N] [--seconds T] [--warmup N] [--json OUT.json]
-                   [--output-dir DIR] [--check-expected TOL]
+                   [--output-dir DIR] [--check-expected TOL] [--autocast bf16]
 
 FIXTURE_DIR is a directory written by tools/fixtures/make_fixtures.py (model.onnx, inputs/, expected/,
 meta.json). The model is not read from the ONNX file: it is rebuilt from make_fixtures' own module
@@ -104,6 +104,8 @@ def main():
     p.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3, at least 1)")
     p.add_argument("--json", metavar="OUT.json")
     p.add_argument("--output-dir", metavar="DIR")
+    p.add_argument("--autocast", choices=["none", "bf16"], default="none",
+                   help="bf16: run under torch.cpu.amp.autocast(dtype=torch.bfloat16), PyTorch's mixed precision")
     p.add_argument("--check-expected", type=float, default=1e-4, metavar="TOL",
                    help="fail if the outputs differ from FIXTURE_DIR/expected by more (default 1e-4; 0 = skip)")
     args = p.parse_args()
@@ -133,7 +135,13 @@ def main():
 
     def run():
         with torch.inference_mode():
+            if args.autocast == "bf16":
+                with torch.cpu.amp.autocast(dtype=torch.bfloat16):
+                    return model(*inputs)
             return model(*inputs)
+
+    if args.autocast != "none":
+        args.check_expected = 0  # reduced precision: the agreement check in compare reports the difference
 
     # 1. the first warm-up run: outputs for the agreement check, and the check that this is the exported model
     out = run()
@@ -167,6 +175,7 @@ def main():
     s = sorted(lat)
     result = {
         "system": "pytorch",
+        "autocast": args.autocast,
         "version": torch.__version__,
         "fixture": os.path.abspath(args.fixture_dir),
         "batch": batch,
