@@ -102,7 +102,9 @@ TEST(MultiHeadAttention, OneDnnMatchesReferenceAtOddSizes) {
     Dims mask;  // empty: no mask
   };
   const Case cases[] = {{1, 1, 1, 1, {}},          {3, 37, 4, 15, {3, 1, 1, 37}}, {2, 17, 3, 11, {2, 1, 17, 17}},
-                        {1, 33, 6, 9, {1, 6, 33, 33}}, {2, 128, 2, 64, {2, 1, 1, 128}}, {3, 5, 2, 3, {5}}};
+                        {1, 33, 6, 9, {1, 6, 33, 33}}, {2, 128, 2, 64, {2, 1, 1, 128}}, {3, 5, 2, 3, {5}},
+                        // 4 MiB of scores per element: chunks of 2 batch elements and a remainder of 1
+                        {3, 512, 4, 8, {3, 1, 1, 512}}};
   uint64_t seed = 200;
   for (const Case& c : cases) {
     const Dims qkv = {c.b, c.s, c.h * c.d};
