@@ -4,7 +4,9 @@
 Exports a BERT-base-sized sequence classifier (12 layers, hidden 768, seeded random weights; no
 pretrained weights can be downloaded here) to ONNX with PyTorch, then runs the Kiln workflow on it:
 analyze -> compile -> inspect -> run, and prints Kiln's logits next to PyTorch's with the largest
-difference and the compile time. Exits non-zero if the two disagree.
+difference and the compile time. Exits non-zero if the two disagree. Then compiles the trained SST-2
+classifier (models/sst2_tiny) in fp32, bf16 and int8 with --verify and benchmarks the three side by side:
+speed next to accuracy.
 """
 import argparse
 import json
@@ -98,6 +100,16 @@ def main():
           f"compile time {compile_s:.2f} s (kiln compile wall time, including the 400+ MB artifact write)")
     if worst > TOLERANCE or not agree:
         sys.exit("demo: Kiln and PyTorch disagree")
+
+    step("7. precision: the trained SST-2 classifier in fp32, bf16 and int8")
+    sst2 = os.path.join(ROOT, "models", "sst2_tiny", "model.onnx")
+    modes = [("fp32", []), ("bf16", ["--auto-cast", "matmult", "--verify", "--tolerance", "0.05"]),
+             ("int8", ["--quantize", "int8", "--verify", "--tolerance", "0.2"])]
+    arts = []
+    for name, flags in modes:
+        arts.append(os.path.join(args.work, f"sst2_{name}.kiln"))
+        kiln(args.kiln, "compile", sst2, "-o", arts[-1], "--batch", "8", "--seq", "64", *flags)
+    kiln(args.kiln, "bench", *arts, "--seconds", "3")
 
 
 if __name__ == "__main__":
