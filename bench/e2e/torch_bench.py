@@ -146,7 +146,7 @@ def main():
     # 1. the first warm-up run: outputs for the agreement check, and the check that this is the exported model
     out = run()
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    outs = [o.detach().numpy().astype(np.float32) for o in outs]
+    outs = [o.detach().float().numpy() for o in outs]
     if args.check_expected > 0:
         for name, o in zip(meta["outputs"], outs):
             ref = np.load(os.path.join(args.fixture_dir, "expected", name + ".npy"))

@@ -65,7 +65,9 @@ AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low) {
   std::vector<ir::Node> out;
   Caster cast(g, out, r.casts);
   std::set<int> lowered_values;  // values this pass turned low (only these are cast back for fp32 ops)
-  for (ir::Node n : g.nodes) {
+  const std::vector<ir::Node> nodes = std::move(g.nodes);
+  g.nodes.clear();
+  for (ir::Node n : nodes) {
     const ops::OpSchema* s = ops::find_schema(n.op);
     bool lower = false;
     if (s && kernels::find_kernel(n.op, low, kernels::Isa::ref)) {
@@ -91,9 +93,12 @@ AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low) {
     if (lower) {
       ++r.lowered;
       if (gemm) n.attrs.set_string("out_dtype", dtype_name(out_type));
-      if (out_type == low)
-        for (int o : n.outputs)
-          if (g.values[o].dtype == DType::f32) g.values[o].dtype = low, lowered_values.insert(o);
+      // The op's own shape rule says which outputs are now low (LayerNorm's statistics stay fp32).
+      g.nodes.push_back(n);
+      ops::infer_node(g, static_cast<int>(g.nodes.size() - 1));
+      g.nodes.pop_back();
+      for (int o : n.outputs)
+        if (is_low(g.values[o].dtype)) lowered_values.insert(o);
     }
     out.push_back(std::move(n));
   }
@@ -122,7 +127,7 @@ AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low) {
   }
   g.nodes = std::move(out);
   g.rebuild_producers();
-  for (size_t i = 0; i < g.nodes.size(); ++i) ops::infer_node(g, static_cast<int>(i));
+  for (size_t i = 0; i < g.nodes.size(); ++i) ops::infer_node(g, static_cast<int>(i));  // and check
   return r;
 }
 
