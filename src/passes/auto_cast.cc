@@ -2,7 +2,8 @@
 // policy (ops/op_schema.h), and inserts the casts the change needs, one per (value, type).
 //
 //   matmult  ops declared `always` (the GEMMs) take low-precision inputs and still produce fp32
-//            (fp32 accumulation; everything else stays fp32)
+//            (fp32 accumulation; everything else stays fp32), except that a GEMM output whose only
+//            reader is another GEMM is written in the low type directly (the cast it would get anyway)
 //   all      `always` ops take low-precision inputs and produce low-precision outputs; `follow` ops
 //            whose activations arrive in the low type run in it too (their kernels keep fp32
 //            statistics and sums); `never` ops stay fp32
@@ -25,12 +26,19 @@ bool is_low(DType t) { return t == DType::bf16 || t == DType::f16; }
 
 class Caster {
  public:
-  Caster(ir::Graph& g, std::vector<ir::Node>& out, size_t& count) : g_(g), out_(out), count_(count) {}
+  Caster(ir::Graph& g, std::vector<ir::Node>& out, size_t& count)
+      : g_(g), out_(out), count_(count), readers_(g.values.size(), 0) {
+    for (const ir::Node& n : g.nodes)
+      for (int in : n.inputs)
+        if (in >= 0) ++readers_[in];
+    for (int o : g.outputs) ++readers_[o];
+  }
   // The value `v` in dtype `to`, emitting a Cast the first time it is asked for.
   int operator()(int v, DType to) {
     auto key = std::make_pair(v, to);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
+    if (narrow_producer(v, to)) return cache_[key] = v;
     ir::Value nv;
     nv.name = g_.values[v].name + "." + dtype_name(to);
     nv.dtype = to;
@@ -48,9 +56,27 @@ class Caster {
   }
 
  private:
+  // A GEMM output read only by this cast is written in the low type by the GEMM itself: the same
+  // rounding (oneDNN narrows with round-to-nearest-even) without a step that reads and writes it again.
+  // Only without a residual, which would have to change type too.
+  bool narrow_producer(int v, DType to) {
+    if (!is_low(to) || v >= static_cast<int>(readers_.size()) || readers_[v] != 1) return false;
+    for (ir::Node& n : out_) {
+      if (n.outputs.size() != 1 || n.outputs[0] != v) continue;
+      if (n.op != "FusedMatMul" || n.attrs.get_string("out_dtype", "") != "f32" || g_.values[n.inputs[1]].dtype != to ||
+          (n.inputs.size() > 3 && n.inputs[3] >= 0))
+        return false;
+      n.attrs.set_string("out_dtype", dtype_name(to));
+      g_.values[v].dtype = to;
+      return true;
+    }
+    return false;
+  }
+
   ir::Graph& g_;
   std::vector<ir::Node>& out_;
   size_t& count_;
+  std::vector<int> readers_;  // per original value: nodes reading it, +1 for a graph output
   std::map<std::pair<int, DType>, int> cache_;
 };
 

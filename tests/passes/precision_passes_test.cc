@@ -63,6 +63,29 @@ TEST(AutoCast, MatmultCastsGemmInputsOnceAndKeepsFp32Outputs) {
   EXPECT_CLOSE(after[0], before[0], Tolerance{0.05, 0.05});  // LN output of bf16 GEMMs, magnitude ~1
 }
 
+// FFN-like: x -> GEMM(gelu) -> GEMM -> y. The first GEMM's output is read only by the second GEMM,
+// which would cast it to bf16: the first GEMM writes bf16 itself and no Cast step is left between them.
+TEST(AutoCast, MatmultGemmFeedingOnlyAGemmWritesTheLowTypeItself) {
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({2, 5, 8}));
+  int h = b.node1("FusedMatMul", {x, b.constant("w1", random_f32({8, 12}, 1)), b.constant("b1", random_f32({12}, 2))}, "h",
+                  Attr().s("activation", "gelu_erf"));
+  int y = b.node1("FusedMatMul", {h, b.constant("w2", random_f32({12, 4}, 3))}, "y");
+  b.output(y);
+  passes::fold_constants(b.g);
+  const std::vector<Tensor> in = {random_f32({2, 5, 8}, 4)};
+  const std::vector<Tensor> before = run_graph(b.g, in);
+  passes::AutoCastReport r = passes::auto_cast(b.g, "matmult", DType::bf16);
+  passes::fold_constants(b.g);
+  ir::verify(b.g, true);
+  EXPECT_EQ(r.casts, 1u);  // x only
+  EXPECT_EQ(count_op(b.g, "Cast"), 1u);
+  EXPECT_EQ(node_named(b.g, "h").attrs.get_string("out_dtype", ""), "bf16");
+  EXPECT_EQ(node_named(b.g, "y").attrs.get_string("out_dtype", ""), "f32");
+  EXPECT_EQ(b.g.values[b.g.outputs[0]].dtype, DType::f32);
+  EXPECT_CLOSE(run_graph(b.g, in)[0], before[0], Tolerance{0.05, 0.05});
+}
+
 TEST(AutoCast, AllLowersFollowersAndCastsTheGraphOutputBack) {
   Model m = two_gemms();
   const std::vector<Tensor> before = run_graph(m.g, m.inputs);
