@@ -34,6 +34,9 @@ struct CompileOptions {
   // samples when given) and fail, writing nothing, when the max abs error exceeds `tolerance`.
   bool verify = false;
   double tolerance = 1e-2;
+  // Cut the step list into this many pipeline stages of balanced estimated cost (0/1: no pipeline). The
+  // runtime runs each stage on its own core group (kiln/engine.h).
+  int pipeline_stages = 0;
   // Also return the optimised graph as text (CompileReport::ir_text), as `kiln compile --dump-ir` writes.
   bool keep_ir_text = false;
 };
@@ -57,6 +60,8 @@ struct CompileReport {
   size_t casts = 0;             // Cast steps it inserted
   size_t quantized_gemms = 0;   // GEMMs with int8 weights
   size_t calibration_samples = 0;
+  std::vector<size_t> stage_bounds;   // with pipeline_stages > 1: stage s runs steps [b[s], b[s+1])
+  std::vector<double> stage_costs;    // estimated share of each stage
   // --verify: the compiled model against the fp32 reference on the same inputs.
   struct Verification {
     bool ran = false;

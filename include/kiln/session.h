@@ -28,8 +28,11 @@ struct TensorSpec {
 struct SessionOptions {
   // Intra-op threads (OpenMP, also used by oneDNN). 0: one per CPU this process may run on.
   int threads = 0;
-  // Pin thread i to the i-th CPU of the process's affinity mask.
+  // Pin thread i to the i-th CPU of `cpus` (default: of the process's affinity mask).
   bool pin_threads = true;
+  // The core group this session runs on (see kiln/topology.h); empty: every CPU the process may use.
+  // With threads = 0, one thread per CPU of the group.
+  std::vector<int> cpus;
   // Record the wall time of every step (see Session::profile()).
   bool profile = false;
 };
@@ -75,6 +78,7 @@ class Session {
   int profiled_runs() const;
 
  private:
+  friend class Engine;  // runs pipeline stages (step ranges) of a session
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

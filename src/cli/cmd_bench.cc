@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <sstream>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/bench_sweep.h"
 #include "cli/sample_inputs.h"
 #include "compiler/calibration.h"
 #include "runtime/sample_inputs.h"
@@ -76,6 +78,10 @@ Command add_bench(CLI::App& app) {
     std::vector<std::string> inputs;
     double seconds = 10;
     int warmup = 3, threads = 0, rounds = 0;
+    // Sweep (bench_sweep.h)
+    std::string batch, instances, pipeline, concurrency, csv, plot;
+    int64_t max_delay_us = 0;
+    double cost_per_hour = kDefaultCostPerHour, latency_budget_ms = 0;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("artifacts", args->artifacts, "Compiled .kiln file(s)")->required();
@@ -85,7 +91,54 @@ Command add_bench(CLI::App& app) {
   add_threads_option(cmd, args->threads);
   add_repeated_option(cmd, "-i,--input", args->inputs, "NAME=FILE.npy (default: generated from the compiled shapes)");
   cmd->add_option("--json", args->json, "Also write the results as JSON to this file");
-  return [args]() {
+  // Sweep mode: any of these runs every combination on the serving engine (docs/tuning.md).
+  std::vector<CLI::Option*> sweep = {
+      cmd->add_option("--batch", args->batch, "Sweep: rows per request, comma-separated (e.g. 1,4,8,16)"),
+      cmd->add_option("--instances", args->instances, "Sweep: data-parallel replicas, one core group each (e.g. 1,2)"),
+      cmd->add_option("--pipeline", args->pipeline, "Sweep: pipeline stages per replica, one core group each (e.g. 1,2)"),
+      cmd->add_option("--concurrency", args->concurrency, "Sweep: client threads sending requests (e.g. 1,4,16)"),
+      cmd->add_option("--max-delay-us", args->max_delay_us, "Sweep: dynamic batching, how long to wait to merge requests (default 0)"),
+      cmd->add_option("--cost-per-hour", args->cost_per_hour, "Sweep: machine price in $/hour for the cost column (default 0.0765)"),
+      cmd->add_option("--latency-budget-ms", args->latency_budget_ms, "Sweep: mark the best configuration whose p99 fits"),
+      cmd->add_option("--csv", args->csv, "Sweep: also write the table as CSV"),
+      cmd->add_option("--plot", args->plot, "Sweep: also write throughput against p99 latency as a PNG"),
+  };
+  return [args, sweep]() {
+    bool sweeping = false;
+    for (CLI::Option* o : sweep) sweeping = sweeping || o->count() > 0;
+    if (sweeping) {
+      auto list = [](const char* flag, const std::string& text, int dflt) {
+        std::vector<int> v;
+        if (text.empty()) return std::vector<int>{dflt};
+        std::stringstream ss(text);
+        for (std::string item; std::getline(ss, item, ',');) {
+          try {
+            size_t used = 0;
+            v.push_back(std::stoi(item, &used));
+            if (used != item.size()) throw std::invalid_argument("trailing");
+          } catch (const std::exception&) {
+            fail(flag, " '", text, "': '", item, "' is not an integer");
+          }
+        }
+        return v;
+      };
+      SweepSpec spec;
+      spec.artifacts = args->artifacts;
+      spec.instances = list("--instances", args->instances, 1);
+      spec.pipeline = list("--pipeline", args->pipeline, 1);
+      spec.concurrency = list("--concurrency", args->concurrency, 1);
+      spec.max_delay_us = args->max_delay_us;
+      spec.seconds = args->seconds;
+      spec.cost_per_hour = args->cost_per_hour;
+      spec.latency_budget_ms = args->latency_budget_ms;
+      spec.json = args->json;
+      spec.csv = args->csv;
+      spec.plot = args->plot;
+      const int64_t compiled = nlohmann::json::parse(Session(args->artifacts[0]).metadata_json())["options"].value("batch", int64_t{1});
+      spec.batch = list("--batch", args->batch, static_cast<int>(compiled));
+      if (!(args->seconds > 0) || args->seconds > 86400) fail("--seconds must be in (0, 86400], got ", args->seconds);
+      return run_bench_sweep(spec);
+    }
     if (!(args->seconds > 0) || args->seconds > 86400) fail("--seconds must be in (0, 86400], got ", args->seconds);
     if (args->warmup < 0) fail("--warmup must be >= 0, got ", args->warmup);
     if (args->rounds < 0) fail("--rounds must be >= 0, got ", args->rounds);

@@ -17,6 +17,7 @@ Command add_compile(CLI::App& app) {
     std::string auto_cast = "none", cast_type = "bf16", quantize = "none", calibrate;
     bool verify = false;
     double tolerance = 1e-2;
+    int pipeline_cores = 0;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("model", args->model, "ONNX model file")->required();
@@ -35,6 +36,8 @@ Command add_compile(CLI::App& app) {
                   "JSON Lines samples ({\"input\": [ids...], ...} per line): static int8 activation scales; also "
                   "the inputs --verify runs on");
   CLI::Option* tol_opt = cmd->add_option("--tolerance", args->tolerance, "--verify's bound on the max abs error (default 0.01)");
+  cmd->add_option("--pipeline-cores", args->pipeline_cores,
+                  "Cut the model into this many pipeline stages of balanced cost, one core group each at run time");
   cmd->add_flag("--verify", args->verify,
                 "Compare with the fp32 model on sample inputs; fail without writing when the max abs error exceeds --tolerance");
   return [args, batch_opt, seq_opt, tol_opt]() {
@@ -54,6 +57,7 @@ Command add_compile(CLI::App& app) {
     opts.calibration_file = args->calibrate;
     opts.verify = args->verify || tol_opt->count() > 0;
     opts.tolerance = args->tolerance;
+    opts.pipeline_stages = args->pipeline_cores;
     if (!args->calibrate.empty() && args->quantize != "int8" && !opts.verify)
       fail("--calibrate is used by --quantize int8 (static scales) and --verify; give one of them");
     for (const std::string& d : args->dims) {
@@ -93,6 +97,13 @@ Command add_compile(CLI::App& app) {
       if (r.quantized_gemms) std::printf(", %zu GEMMs with int8 weights", r.quantized_gemms);
       if (r.lowered_ops) std::printf(", %zu ops in %s, %zu casts", r.lowered_ops, args->cast_type.c_str(), r.casts);
       if (r.calibration_samples) std::printf(", calibrated on %zu samples", r.calibration_samples);
+      std::printf("\n");
+    }
+    if (!r.stage_costs.empty()) {
+      std::printf("  pipeline: %zu stages:", r.stage_costs.size());
+      for (size_t s = 0; s < r.stage_costs.size(); ++s)
+        std::printf("%s steps %zu-%zu (%.0f%% of the estimated cost)", s ? "," : "", r.stage_bounds[s], r.stage_bounds[s + 1] - 1,
+                    r.stage_costs[s] * 100);
       std::printf("\n");
     }
     if (r.verification.ran) {

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     add("run", add_run);
     add("bench", add_bench);
     add("profile", add_profile);
+    add("ls", add_ls);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

@@ -19,6 +19,8 @@
 #include "ops/op_schema.h"
 #include "passes/passes.h"
 #include "planner/plan.h"
+#include "planner/stages.h"
+#include "kiln/topology.h"
 #include "runtime/sample_inputs.h"
 #include "util/file.h"
 
@@ -100,6 +102,7 @@ std::string precision_name(const CompileOptions& o) {
   if (o.quantize == "int8" && o.auto_cast != "none")
     fail("--quantize int8 and --auto-cast ", o.auto_cast, " cannot be combined: int8 GEMMs keep the other ops in fp32");
   if (!(o.tolerance >= 0)) fail("--tolerance must be a non-negative number, got ", o.tolerance);
+  if (o.pipeline_stages < 0) fail("--pipeline-cores must be a positive integer, got ", o.pipeline_stages);
   if (o.quantize == "int8") return o.calibration_file.empty() ? "int8-dynamic" : "int8-static";
   if (o.auto_cast != "none") return o.cast_type + "-" + o.auto_cast;
   return "fp32";
@@ -168,6 +171,16 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   r.steps = plan.steps.size();
   r.weight_bytes = plan.weight_bytes;
   r.arena_bytes = plan.arena_bytes;
+  nlohmann::json pipeline;
+  if (options.pipeline_stages > 1) {
+    if (options.pipeline_stages > static_cast<int>(allowed_cpus().size()))
+      fail("--pipeline-cores ", options.pipeline_stages, " needs at least ", options.pipeline_stages,
+           " cores (one core group per stage), but this process may use ", allowed_cpus().size());
+    planner::Stages st = planner::cut_stages(plan, options.pipeline_stages);
+    r.stage_bounds = st.bounds;
+    r.stage_costs = st.costs;
+    pipeline = {{"stages", options.pipeline_stages}, {"bounds", st.bounds}, {"costs", st.costs}};
+  }
   const dnnl_version_t* dv = dnnl_version();
   nlohmann::json meta = {
       {"format_version", kArtifactFormatVersion},
@@ -179,6 +192,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
                    {"fuse", options.fuse}}},
       {"inputs", inputs_json},
       {"outputs", tensor_specs(plan, plan.outputs)},
+      {"pipeline", pipeline.is_null() ? nlohmann::json{{"stages", 1}} : pipeline},
       {"sizes", {{"weight_bytes", plan.weight_bytes}, {"arena_bytes", plan.arena_bytes}, {"steps", plan.steps.size()},
                  {"source_nodes", r.source_nodes}, {"constant_nodes", r.constant_nodes}, {"folded_nodes", r.folded_nodes}, {"removed_nodes", r.removed_nodes}}},
   };

@@ -5,12 +5,17 @@
 namespace kiln {
 
 std::vector<NamedTensor> make_sample_inputs(const Session& session, uint64_t seed) {
+  return make_sample_inputs(session.inputs(), session.metadata_json(), seed);
+}
+
+std::vector<NamedTensor> make_sample_inputs(const std::vector<TensorSpec>& specs, const std::string& metadata_json,
+                                            uint64_t seed) {
   std::vector<NamedTensor> inputs;
-  const nlohmann::json meta = nlohmann::json::parse(session.metadata_json());
-  for (const TensorSpec& spec : session.inputs()) {
+  const nlohmann::json meta = nlohmann::json::parse(metadata_json);
+  for (const TensorSpec& spec : specs) {
     std::string role = "other";
     int64_t vocab = 0;
-    for (const auto& m : meta.at("inputs"))
+    for (const auto& m : meta.value("inputs", nlohmann::json::array()))
       if (m.at("name") == spec.name) {
         role = m.value("role", "other");
         vocab = m.value("vocab_size", int64_t{0});

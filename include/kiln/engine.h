@@ -1,0 +1,87 @@
+// Serving runtime over one compiled artifact: data-parallel replicas on core groups, a bounded request
+// queue, a dynamic batcher, and requests of any batch size. A server sits on exactly this.
+//
+//   kiln::EngineOptions o;
+//   o.instances = 2;                       // two replicas, one per core group
+//   o.max_queue_delay_us = 2000;           // wait up to 2 ms to merge single requests into a batch
+//   kiln::Engine engine("model.kiln", o);
+//   auto outputs = engine.run({{"input_ids", ids}, {"attention_mask", mask}});   // blocking
+//   std::future<std::vector<kiln::NamedTensor>> f = engine.submit(inputs);       // async
+//
+// Requests. Any number of rows (axis 0 of every input, the same for all inputs); every other dim as
+// compiled. Rows from several queued requests are merged into one call of the compiled batch size (up to
+// max_batch rows; the unused rows of a call are copies of its last row, and their outputs are dropped);
+// a request with more rows than that runs in several calls. Outputs come back with the request's rows.
+// Validation happens in submit()/run(): a bad request throws kiln::Error at once, naming the input.
+//
+// Threads. Per replica one thread per pipeline stage, each with its OpenMP team pinned to the stage's
+// core group; the replicas (and a pipeline's S + 1 in-flight slots) share the mapped weights (one
+// read-only page-cache copy) and each has its own activation arena. run() and submit() may be called
+// from any number of threads at once. Pipelined results are identical to unpipelined ones: the same
+// steps run in the same order on the same data, only on other threads.
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/error.h"
+#include "kiln/session.h"
+#include "kiln/topology.h"
+
+namespace kiln {
+
+// submit() on a full queue: the caller should back off (a server answers 503), not wait unboundedly.
+class QueueFullError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct EngineOptions {
+  int instances = 1;             // replicas (>= 1)
+  // Pipeline stages per replica: 0 = as compiled (`kiln compile --pipeline-cores N`), else cut at load
+  // by the same cost model. Each stage runs on its own core group.
+  int pipeline_stages = 0;
+  CoreGroups core_groups;        // instances x stages groups, replica-major; empty: the CPUs split evenly
+  int max_batch = 0;             // rows merged into one call, 1..compiled batch; 0: the compiled batch
+  int64_t max_queue_delay_us = 0;  // how long a worker waits for more rows before running a partial batch
+  size_t queue_capacity = 1024;  // pending requests; beyond it submit() throws QueueFullError
+  bool pin_threads = true;
+};
+
+class Engine {
+ public:
+  explicit Engine(const std::string& artifact_path, const EngineOptions& options = {});
+  ~Engine();  // finishes the queued requests, then stops the workers
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  std::future<std::vector<NamedTensor>> submit(std::vector<NamedTensor> inputs);
+  std::vector<NamedTensor> run(const std::vector<NamedTensor>& inputs);
+
+  // The compiled specs (axis 0 is the compiled batch; requests may have any number of rows).
+  const std::vector<TensorSpec>& inputs() const;
+  const std::vector<TensorSpec>& outputs() const;
+  int64_t compiled_batch() const;
+  int max_batch() const;
+  int pipeline_stages() const;
+  const std::vector<double>& stage_costs() const;  // estimated share of each stage (sums to 1)
+  const CoreGroups& core_groups() const;
+  const std::string& metadata_json() const;
+
+  struct Stats {
+    uint64_t requests = 0;  // accepted
+    uint64_t rejected = 0;  // queue full
+    uint64_t calls = 0;     // model calls made
+    uint64_t rows = 0;      // request rows computed
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kiln
