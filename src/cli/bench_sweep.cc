@@ -88,7 +88,6 @@ int run_bench_sweep(const SweepSpec& spec) {
   size_t n = 0;
   for (const std::string& art : spec.artifacts)
     for (const auto& [inst, pipe] : placements) {
-      {
         EngineOptions eo;
         eo.instances = inst;
         eo.pipeline_stages = pipe;
