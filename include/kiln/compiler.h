@@ -19,6 +19,12 @@ struct CompileOptions {
   // an entry in `dims` (keyed by the ONNX dim_param). 0 means "not given".
   int64_t batch = 0;
   int64_t seq = 0;
+  // Several sequence lengths (`--seq 32,64,128`): one plan per length in one artifact, the weights
+  // shared; the runtime routes each request to the smallest that fits. Overrides `seq` when given.
+  std::vector<int64_t> seq_buckets;
+  // The token id the runtime pads token-id inputs with (the tokenizer's [PAD]: 0 for BERT, 1 for
+  // RoBERTa); attention masks are padded with 0.
+  int64_t pad_id = 0;
   std::map<std::string, int64_t> dims;
   // Run the fusion passes (attention, GEMM epilogues, LayerNorm, GELU). Off only to debug or compare.
   bool fuse = true;
@@ -60,6 +66,7 @@ struct CompileReport {
   size_t casts = 0;             // Cast steps it inserted
   size_t quantized_gemms = 0;   // GEMMs with int8 weights
   size_t calibration_samples = 0;
+  std::vector<int64_t> seq_buckets;   // the compiled sequence lengths, ascending
   std::vector<size_t> stage_bounds;   // with pipeline_stages > 1: stage s runs steps [b[s], b[s+1])
   std::vector<double> stage_costs;    // estimated share of each stage
   // --verify: the compiled model against the fp32 reference on the same inputs.

@@ -8,8 +8,11 @@
 //   auto outputs = engine.run({{"input_ids", ids}, {"attention_mask", mask}});   // blocking
 //   std::future<std::vector<kiln::NamedTensor>> f = engine.submit(inputs);       // async
 //
-// Requests. Any number of rows (axis 0 of every input, the same for all inputs); every other dim as
-// compiled. Rows from several queued requests are merged into one call of the compiled batch size (up to
+// Requests. Any number of rows (axis 0 of every input, the same for all inputs) and, for models with a
+// sequence axis (axis 1 of the token inputs), any length up to the longest compiled one: the request runs
+// in the smallest sequence bucket that fits (`kiln compile --seq 32,64,128`), padded with the model's pad
+// id (token ids; `--pad-id`) and 0 (masks, token types), and sequence outputs are cut back to its length.
+// Every other dim as compiled. Rows from several queued requests are merged into one call of the compiled batch size (up to
 // max_batch rows; the unused rows of a call are copies of its last row, and their outputs are dropped);
 // a request with more rows than that runs in several calls. Outputs come back with the request's rows.
 // Validation happens in submit()/run(): a bad request throws kiln::Error at once, naming the input.
@@ -48,6 +51,8 @@ struct EngineOptions {
   int max_batch = 0;             // rows merged into one call, 1..compiled batch; 0: the compiled batch
   int64_t max_queue_delay_us = 0;  // how long a worker waits for more rows before running a partial batch
   size_t queue_capacity = 1024;  // pending requests; beyond it submit() throws QueueFullError
+  // A request longer than the longest compiled sequence is cut to it instead of rejected.
+  bool truncate = false;
   bool pin_threads = true;
 };
 
@@ -68,6 +73,8 @@ class Engine {
   int max_batch() const;
   int pipeline_stages() const;
   const std::vector<double>& stage_costs() const;  // estimated share of each stage (sums to 1)
+  // The compiled sequence lengths, ascending (empty for a model without a sequence axis).
+  const std::vector<int64_t>& seq_buckets() const;
   const CoreGroups& core_groups() const;
   const std::string& metadata_json() const;
 

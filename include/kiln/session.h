@@ -33,6 +33,9 @@ struct SessionOptions {
   // The core group this session runs on (see kiln/topology.h); empty: every CPU the process may use.
   // With threads = 0, one thread per CPU of the group.
   std::vector<int> cpus;
+  // Artifacts compiled for several sequence lengths (`kiln compile --seq 32,64,128`) hold one plan per
+  // length, ascending; a session runs one of them (the Engine routes requests between them).
+  int seq_bucket = 0;
   // Record the wall time of every step (see Session::profile()).
   bool profile = false;
 };

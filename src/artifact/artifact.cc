@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "kiln/error.h"
@@ -46,9 +47,18 @@ struct Section {
 
 size_t write_artifact(const std::string& path, const nlohmann::json& meta, const planner::Plan& plan,
                       const std::string& weights) {
+  return write_artifact(path, meta, std::vector<const planner::Plan*>{&plan}, weights);
+}
+
+size_t write_artifact(const std::string& path, const nlohmann::json& meta, const std::vector<const planner::Plan*>& plans,
+                      const std::string& weights) {
+  KILN_CHECK(!plans.empty() && plans.size() < 32, "1 to 31 plans");
   const std::string meta_bytes = meta.dump(1);
-  const std::string plan_bytes = plan_to_json(plan).dump();
-  std::vector<Section> sections = {{"META", &meta_bytes}, {"PLAN", &plan_bytes}, {"WEIGHTS", &weights}};
+  std::vector<std::string> plan_bytes;
+  for (const planner::Plan* p : plans) plan_bytes.push_back(plan_to_json(*p).dump());
+  std::vector<Section> sections = {{"META", &meta_bytes}};
+  for (size_t k = 0; k < plans.size(); ++k) sections.push_back({k ? "PLAN" + std::to_string(k) : "PLAN", &plan_bytes[k]});
+  sections.push_back({"WEIGHTS", &weights});
 
   const uint64_t table_end = kHeaderBytes + sections.size() * kSectionEntryBytes;
   uint64_t offset = planner::align_up(table_end);
@@ -132,7 +142,8 @@ MappedArtifact::MappedArtifact(const std::string& path) : path_(path) {
       fail("artifact '", path, "' is damaged: section table checksum mismatch");
     compiler_ = std::string(reinterpret_cast<const char*>(p + 16), strnlen(reinterpret_cast<const char*>(p + 16), 32));
 
-    std::string meta_text, plan_text;
+    std::string meta_text;
+    std::map<size_t, std::string> plan_texts;  // bucket -> JSON
     for (uint32_t i = 0; i < count; ++i) {
       const size_t e = kHeaderBytes + i * kSectionEntryBytes;
       std::string name(reinterpret_cast<const char*>(p + e), strnlen(reinterpret_cast<const char*>(p + e), 8));
@@ -142,25 +153,39 @@ MappedArtifact::MappedArtifact(const std::string& path) : path_(path) {
       if (get<uint32_t>(p, e + 24) != crc32_of(p + off, sz))
         fail("artifact '", path, "' is damaged: section ", name, " at offset ", off, " fails its checksum");
       if (name == "META") meta_text.assign(reinterpret_cast<const char*>(p + off), sz);
-      else if (name == "PLAN") plan_text.assign(reinterpret_cast<const char*>(p + off), sz);
+      else if (name.rfind("PLAN", 0) == 0) {
+        size_t k = 0;
+        if (name.size() > 4) {
+          try {
+            k = std::stoul(name.substr(4));
+          } catch (const std::exception&) {
+            fail("artifact '", path, "' is damaged: unknown section ", name);
+          }
+          if (k == 0 || k > 31) fail("artifact '", path, "' is damaged: unknown section ", name);
+        }
+        plan_texts[k].assign(reinterpret_cast<const char*>(p + off), sz);
+      }
       else if (name == "WEIGHTS") {
         weights_ = p + off;
         weights_size_ = sz;
       }
     }
-    if (meta_text.empty() || plan_text.empty() || !weights_)
+    if (meta_text.empty() || !plan_texts.count(0) || !weights_)
       fail("artifact '", path, "' is damaged: a META, PLAN or WEIGHTS section is missing");
+    if (plan_texts.rbegin()->first != plan_texts.size() - 1)
+      fail("artifact '", path, "' is damaged: its PLAN sections are not numbered 0 to ", plan_texts.size() - 1);
     try {
       meta_ = nlohmann::json::parse(meta_text);
-      plan_ = plan_from_json(nlohmann::json::parse(plan_text));
+      for (const auto& [k, text] : plan_texts) plans_.push_back(plan_from_json(nlohmann::json::parse(text)));
     } catch (const nlohmann::json::exception& e) {
       fail("artifact '", path, "' is damaged: bad metadata: ", e.what());
     } catch (const Error& e) {
       fail("artifact '", path, "' is damaged: bad plan: ", e.what());
     }
-    for (const planner::PlanTensor& t : plan_.tensors)
-      if (t.kind == planner::TensorKind::constant && (t.offset > weights_size_ || t.bytes > weights_size_ - t.offset))
-        fail("artifact '", path, "' is damaged: weight '", t.name, "' lies outside the WEIGHTS section");
+    for (const planner::Plan& plan : plans_)
+      for (const planner::PlanTensor& t : plan.tensors)
+        if (t.kind == planner::TensorKind::constant && (t.offset > weights_size_ || t.bytes > weights_size_ - t.offset))
+          fail("artifact '", path, "' is damaged: weight '", t.name, "' lies outside the WEIGHTS section");
   } catch (...) {
     munmap(map_, size_);
     map_ = nullptr;

@@ -12,6 +12,7 @@
 //   [64, ...)  section table: count x 32 bytes {char[8] name, u64 offset, u64 size, u32 crc32, u32 0}
 //   sections:  "META"    JSON: inputs/outputs, options, source model, sizes, versions
 //              "PLAN"    JSON: tensors (name, dtype, dims, kind, offset) and the step list
+//              "PLAN1".. the plans of further sequence buckets (optional; weights shared)
 //              "WEIGHTS" constant tensors at 64-byte aligned offsets, used in place after mmap
 //
 // The writer is deterministic: the same graph and options give byte-identical files (JSON objects
@@ -20,6 +21,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +36,10 @@ constexpr size_t kSectionEntryBytes = 32;
 // Serialises and writes atomically. Returns the file size.
 size_t write_artifact(const std::string& path, const nlohmann::json& meta, const planner::Plan& plan,
                       const std::string& weights);
+// Several plans (sequence buckets, `kiln compile --seq 32,64,128`) over one WEIGHTS section: sections
+// PLAN, PLAN1, PLAN2, ... in bucket order.
+size_t write_artifact(const std::string& path, const nlohmann::json& meta, const std::vector<const planner::Plan*>& plans,
+                      const std::string& weights);
 
 // A verified, memory-mapped artifact. Construction checks magic, version, sizes and every section's
 // checksum, and throws kiln::Error saying which check failed and where.
@@ -45,7 +51,10 @@ class MappedArtifact {
   MappedArtifact& operator=(const MappedArtifact&) = delete;
 
   const nlohmann::json& meta() const { return meta_; }
-  const planner::Plan& plan() const { return plan_; }
+  const planner::Plan& plan() const { return plans_[0]; }
+  // Plan k (sequence bucket k); plan_count() is 1 for a single-shape artifact.
+  const planner::Plan& plan(size_t k) const { return plans_.at(k); }
+  size_t plan_count() const { return plans_.size(); }
   // Start of the WEIGHTS section (64-byte aligned, read-only).
   const uint8_t* weights() const { return weights_; }
   uint64_t weights_size() const { return weights_size_; }
@@ -60,7 +69,7 @@ class MappedArtifact {
   uint32_t version_ = 0;
   std::string compiler_;
   nlohmann::json meta_;
-  planner::Plan plan_;
+  std::vector<planner::Plan> plans_;
   const uint8_t* weights_ = nullptr;
   uint64_t weights_size_ = 0;
 };

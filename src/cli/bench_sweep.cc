@@ -80,7 +80,7 @@ int run_bench_sweep(const SweepSpec& spec) {
   for (int i : spec.instances)
     for (int p : spec.pipeline) {
       if (i * p <= cores) placements.emplace_back(i, p);
-      else std::fprintf(stderr, "skipping --instances %d x --pipeline %d: needs %d core groups, this process may use %d cores\n", i, p, i * p, cores);
+      else std::printf("skipping --instances %d x --pipeline %d: needs %d core groups, this process may use %d cores\n", i, p, i * p, cores);
     }
   if (placements.empty()) fail("no combination of --instances and --pipeline fits the ", cores, " cores this process may use");
   const size_t total = spec.artifacts.size() * spec.batch.size() * placements.size() * spec.concurrency.size();

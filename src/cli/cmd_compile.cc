@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "kiln/compiler.h"
@@ -11,7 +12,8 @@ Command add_compile(CLI::App& app) {
   auto* cmd = app.add_subcommand("compile", "Compile an ONNX model for fixed shapes into a .kiln artifact");
   struct Args {
     std::string model, output, dump_ir;
-    int64_t batch = 0, seq = 0;
+    int64_t batch = 0, pad_id = 0;
+    std::string seq;
     std::vector<std::string> dims;
     bool no_fuse = false;
     std::string auto_cast = "none", cast_type = "bf16", quantize = "none", calibrate;
@@ -23,7 +25,10 @@ Command add_compile(CLI::App& app) {
   cmd->add_option("model", args->model, "ONNX model file")->required();
   cmd->add_option("-o,--output", args->output, "Artifact to write (default: the model's name with .kiln)");
   CLI::Option* batch_opt = cmd->add_option("--batch", args->batch, "Value of the batch dim (axis 0 of every input)");
-  CLI::Option* seq_opt = cmd->add_option("--seq", args->seq, "Value of the sequence dim (axis 1 of every input)");
+  CLI::Option* seq_opt = cmd->add_option("--seq", args->seq,
+                                         "Value of the sequence dim (axis 1 of every input); several, e.g. 32,64,128, "
+                                         "compile one plan per length (sequence buckets)");
+  cmd->add_option("--pad-id", args->pad_id, "Token id the runtime pads shorter requests with (default 0, BERT's [PAD])");
   add_repeated_option(cmd, "--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)");
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
   cmd->add_flag("--no-fuse", args->no_fuse, "Skip the fusion passes (to debug or compare)");
@@ -46,11 +51,27 @@ Command add_compile(CLI::App& app) {
       if (v <= 0) fail(flag, " must be a positive integer, got ", v);
     };
     if (batch_opt->count()) positive("--batch", args->batch);
-    if (seq_opt->count()) positive("--seq", args->seq);
+    if (seq_opt->count()) {
+      std::stringstream ss(args->seq);
+      for (std::string item; std::getline(ss, item, ',');) {
+        int64_t v = 0;
+        try {
+          size_t used = 0;
+          v = std::stoll(item, &used);
+          if (used != item.size()) throw std::invalid_argument("trailing");
+        } catch (const std::exception&) {
+          fail("--seq '", args->seq, "': '", item, "' is not an integer");
+        }
+        positive("--seq", v);
+        opts.seq_buckets.push_back(v);
+      }
+      if (opts.seq_buckets.size() == 1) opts.seq = opts.seq_buckets[0], opts.seq_buckets.clear();
+    }
+    if (args->pad_id < 0) fail("--pad-id must be >= 0, got ", args->pad_id);
+    opts.pad_id = args->pad_id;
     opts.batch = args->batch;
     opts.fuse = !args->no_fuse;
     opts.keep_ir_text = !args->dump_ir.empty();
-    opts.seq = args->seq;
     opts.auto_cast = args->auto_cast;
     opts.cast_type = args->cast_type;
     opts.quantize = args->quantize;
@@ -110,6 +131,11 @@ Command add_compile(CLI::App& app) {
       const auto& v = r.verification;
       std::printf("  verify:  vs fp32 on %zu samples: max abs error %.3g (tolerance %.3g), max rel error %.3g, cosine %.6f, argmax agreement %.1f%%\n",
                   v.samples, v.max_abs_error, args->tolerance, v.max_rel_error, v.min_cosine, v.argmax_agreement * 100);
+    }
+    if (r.seq_buckets.size() > 1) {
+      std::printf("  buckets: sequence lengths");
+      for (size_t i = 0; i < r.seq_buckets.size(); ++i) std::printf("%s %lld", i ? "," : "", static_cast<long long>(r.seq_buckets[i]));
+      std::printf(" (one plan each, weights shared)\n");
     }
     std::printf("  memory:  weights %s, activation arena %s, artifact %s\n", human_bytes(r.weight_bytes).c_str(),
                 human_bytes(r.arena_bytes).c_str(), human_bytes(r.artifact_bytes).c_str());

@@ -50,6 +50,9 @@ Command add_inspect(CLI::App& app) {
     std::printf("options:   batch %lld, seq %lld, precision %s", static_cast<long long>(o.value("batch", 0)),
                 static_cast<long long>(o.value("seq", 0)), o.value("precision", "fp32").c_str());
     for (const auto& [k, v] : o.at("dims").items()) std::printf(", %s=%lld", k.c_str(), static_cast<long long>(v.get<int64_t>()));
+    if (m.contains("seq_buckets") && m["seq_buckets"].size() > 1) std::printf(", sequence buckets %s", m["seq_buckets"].dump().c_str());
+    if (m.contains("pipeline") && m["pipeline"].value("stages", 1) > 1)
+      std::printf(", %d pipeline stages", m["pipeline"].value("stages", 1));
     std::printf("\n");
     auto print_specs = [](const char* title, const nlohmann::json& specs) {
       std::printf("%s\n", title);

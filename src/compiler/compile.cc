@@ -123,38 +123,70 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   const auto t0 = std::chrono::steady_clock::now();
   if (options.batch < 0) fail("--batch must be a positive integer, got ", options.batch);
   if (options.seq < 0) fail("--seq must be a positive integer, got ", options.seq);
+  // Sequence buckets, ascending: one plan each, over one shared weight blob.
+  std::vector<int64_t> seqs = options.seq_buckets.empty() ? std::vector<int64_t>{options.seq} : options.seq_buckets;
+  for (int64_t s : seqs)
+    if (options.seq_buckets.size() > 0 && s <= 0) fail("--seq values must be positive integers, got ", s);
+  std::sort(seqs.begin(), seqs.end());
+  if (std::adjacent_find(seqs.begin(), seqs.end()) != seqs.end()) fail("--seq lists a length twice");
+  if (seqs.size() > 16) fail("--seq lists ", seqs.size(), " lengths; at most 16 buckets");
   CompileReport r;
   r.precision = precision_name(options);
   frontend::ImportedModel m = frontend::import_onnx(model_path);
   const std::map<std::string, InputRole> roles = detect_input_roles(m.graph);
   r.source_nodes = m.onnx_nodes;
   r.constant_nodes = m.constant_nodes;
+  std::vector<ir::Graph> graphs;
+  std::vector<CompileOptions> bucket_options;
   passes::PassReport pr;
-  passes::optimize_graph(m.graph, options, options.fuse, pr);
-  nlohmann::json inputs_json = nlohmann::json::array();
-  for (int id : m.graph.inputs) {
-    const ir::Value& v = m.graph.values[id];
-    nlohmann::json in = {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"dims", ir::static_dims(v.shape)}};
-    auto it = roles.find(v.name);
-    if (it != roles.end()) {
-      in["role"] = it->second.role;
-      if (it->second.vocab > 0) in["vocab_size"] = it->second.vocab;
-    }
-    inputs_json.push_back(in);
+  for (size_t k = 0; k < seqs.size(); ++k) {
+    CompileOptions o = options;
+    o.seq = seqs[k];
+    ir::Graph g = k + 1 < seqs.size() ? m.graph : std::move(m.graph);
+    pr = passes::PassReport{};
+    passes::optimize_graph(g, o, o.fuse, pr);
+    graphs.push_back(std::move(g));
+    bucket_options.push_back(o);
   }
-  // The optimised fp32 graph is the reference for calibration and --verify.
+  auto inputs_of = [&](const ir::Graph& g) {
+    nlohmann::json inputs_json = nlohmann::json::array();
+    for (int id : g.inputs) {
+      const ir::Value& v = g.values[id];
+      nlohmann::json in = {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"dims", ir::static_dims(v.shape)}};
+      auto it = roles.find(v.name);
+      if (it != roles.end()) {
+        in["role"] = it->second.role;
+        if (it->second.vocab > 0) in["vocab_size"] = it->second.vocab;
+      }
+      inputs_json.push_back(in);
+    }
+    return inputs_json;
+  };
+  const nlohmann::json inputs_json = inputs_of(graphs.front());
+  // The optimised fp32 graph of the largest bucket is the reference for calibration and --verify.
+  const ir::Graph& largest = graphs.back();
+  const nlohmann::json largest_inputs = inputs_of(largest);
   const bool static_int8 = r.precision == "int8-static";
   ir::Graph reference;
-  if (options.verify || static_int8) reference = m.graph;
+  if (options.verify || static_int8) reference = largest;
   std::vector<std::vector<NamedTensor>> batches;
   if (!options.calibration_file.empty()) {
-    std::vector<compiler::Sample> samples = compiler::read_calibration_file(options.calibration_file, m.graph);
+    std::vector<compiler::Sample> samples = compiler::read_calibration_file(options.calibration_file, largest);
     r.calibration_samples = samples.size();
-    batches = compiler::make_batches(samples, m.graph);
+    batches = compiler::make_batches(samples, largest);
   }
   passes::ActivationRanges ranges;
-  if (static_int8) ranges = compiler::calibrate(reference, batches, inputs_json, artifact_path);
-  passes::lower_graph(m.graph, options, static_int8 ? &ranges : nullptr, pr);
+  if (static_int8) ranges = compiler::calibrate(reference, batches, largest_inputs, artifact_path);
+  planner::WeightBlob blob;
+  std::vector<planner::Plan> plans;
+  for (size_t k = 0; k < graphs.size(); ++k) {
+    pr.cast = {};
+    passes::lower_graph(graphs[k], bucket_options[k], static_int8 ? &ranges : nullptr, pr);
+    check_kernels(graphs[k]);
+    plans.push_back(planner::build_plan(graphs[k], blob));
+  }
+  blob.bytes.resize(planner::align_up(blob.bytes.size()), '\0');
+  const std::string& weights = blob.bytes;
   r.fused = pr.fused;
   r.fused_away = pr.fused_away;
   r.packed_weights = pr.packed;
@@ -163,20 +195,20 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   r.lowered_ops = pr.cast.lowered;
   r.casts = pr.cast.casts;
   r.quantized_gemms = pr.quantized;
-  check_kernels(m.graph);
-  if (options.keep_ir_text) r.ir_text = ir::to_text(m.graph);
+  r.seq_buckets = seqs;
+  if (options.keep_ir_text) r.ir_text = ir::to_text(graphs.back());
 
-  std::string weights;
-  planner::Plan plan = planner::build_plan(m.graph, weights);
+  const planner::Plan& plan = plans.front();
   r.steps = plan.steps.size();
-  r.weight_bytes = plan.weight_bytes;
-  r.arena_bytes = plan.arena_bytes;
+  r.weight_bytes = weights.size();
+  r.arena_bytes = 0;
+  for (const planner::Plan& p : plans) r.arena_bytes = std::max<size_t>(r.arena_bytes, p.arena_bytes);
   nlohmann::json pipeline;
   if (options.pipeline_stages > 1) {
+    planner::Stages st = planner::cut_stages(plan, options.pipeline_stages);
     if (options.pipeline_stages > static_cast<int>(allowed_cpus().size()))
       fail("--pipeline-cores ", options.pipeline_stages, " needs at least ", options.pipeline_stages,
            " cores (one core group per stage), but this process may use ", allowed_cpus().size());
-    planner::Stages st = planner::cut_stages(plan, options.pipeline_stages);
     r.stage_bounds = st.bounds;
     r.stage_costs = st.costs;
     pipeline = {{"stages", options.pipeline_stages}, {"bounds", st.bounds}, {"costs", st.costs}};
@@ -187,23 +219,29 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
       {"kiln_version", version()},
       {"onednn_version", str(dv->major, ".", dv->minor, ".", dv->patch)},
       {"source", {{"file", base_name(model_path)}, {"sha256", m.sha256}, {"producer", m.producer}, {"opset", m.opset}, {"format", "onnx"}}},
-      {"options", {{"batch", options.batch}, {"seq", options.seq}, {"dims", options.dims}, {"precision", r.precision},
+      {"options", {{"batch", options.batch}, {"seq", seqs.front()}, {"dims", options.dims}, {"precision", r.precision},
                    {"auto_cast", options.auto_cast}, {"auto_cast_type", options.cast_type}, {"quantize", options.quantize},
                    {"fuse", options.fuse}}},
+      {"seq_buckets", seqs},
+      {"pad_id", options.pad_id},
       {"inputs", inputs_json},
       {"outputs", tensor_specs(plan, plan.outputs)},
       {"pipeline", pipeline.is_null() ? nlohmann::json{{"stages", 1}} : pipeline},
-      {"sizes", {{"weight_bytes", plan.weight_bytes}, {"arena_bytes", plan.arena_bytes}, {"steps", plan.steps.size()},
+      {"sizes", {{"weight_bytes", weights.size()}, {"arena_bytes", r.arena_bytes}, {"steps", plan.steps.size()},
                  {"source_nodes", r.source_nodes}, {"constant_nodes", r.constant_nodes}, {"folded_nodes", r.folded_nodes}, {"removed_nodes", r.removed_nodes}}},
   };
+  std::vector<const planner::Plan*> plan_ptrs;
+  for (const planner::Plan& p : plans) plan_ptrs.push_back(&p);
   if (!options.verify) {
-    r.artifact_bytes = artifact::write_artifact(artifact_path, meta, plan, weights);
+    r.artifact_bytes = artifact::write_artifact(artifact_path, meta, plan_ptrs, weights);
   } else {
     // Written under a temporary name first: a model that fails verification leaves no artifact.
     RemoveOnExit unverified{artifact_path + ".unverified"};
-    artifact::write_artifact(unverified.path, meta, plan, weights);
-    Session candidate(unverified.path);
-    Session ref = compiler::reference_session(std::move(reference), inputs_json, artifact_path);
+    artifact::write_artifact(unverified.path, meta, plan_ptrs, weights);
+    SessionOptions last;
+    last.seq_bucket = static_cast<int>(plans.size() - 1);
+    Session candidate(unverified.path, last);
+    Session ref = compiler::reference_session(std::move(reference), largest_inputs, artifact_path);
     if (batches.empty())
       for (uint64_t seed = 1; seed <= 4; ++seed) batches.push_back(make_sample_inputs(ref, seed * 0x9E3779B97F4A7C15ull));
     r.verification = compiler::compare_sessions(candidate, ref, batches);

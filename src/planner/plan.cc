@@ -35,7 +35,29 @@ uint64_t place_lifetimes(std::vector<Lifetime>& lt) {
   return total;
 }
 
+uint64_t WeightBlob::place(const void* data, uint64_t size) {
+  const std::string_view view(static_cast<const char*>(data), size);
+  const size_t h = std::hash<std::string_view>{}(view);
+  auto [lo, hi] = by_content.equal_range(h);
+  for (auto it = lo; it != hi; ++it)
+    if (it->second + size <= bytes.size() && std::string_view(bytes).substr(it->second, size) == view) return it->second;
+  const uint64_t offset = align_up(bytes.size());
+  bytes.resize(offset, '\0');
+  bytes.append(view);
+  by_content.emplace(h, offset);
+  return offset;
+}
+
 Plan build_plan(const ir::Graph& g, std::string& weights) {
+  WeightBlob blob;
+  Plan p = build_plan(g, blob);
+  weights = std::move(blob.bytes);
+  weights.resize(align_up(weights.size()), '\0');
+  p.weight_bytes = weights.size();
+  return p;
+}
+
+Plan build_plan(const ir::Graph& g, WeightBlob& blob) {
   Plan p;
   const int n_steps = static_cast<int>(g.nodes.size());
   std::vector<int> first(g.values.size(), n_steps), last(g.values.size(), -1);
@@ -71,7 +93,6 @@ Plan build_plan(const ir::Graph& g, std::string& weights) {
 
   std::vector<Lifetime> lifetimes;
   std::vector<int> lifetime_of(g.values.size(), -1);
-  uint64_t wofs = 0;
   for (size_t v = 0; v < g.values.size(); ++v) {
     const ir::Value& val = g.values[v];
     PlanTensor t;
@@ -81,8 +102,7 @@ Plan build_plan(const ir::Graph& g, std::string& weights) {
     t.bytes = static_cast<uint64_t>(num_elements(t.dims)) * dtype_size(t.dtype);
     if (val.is_constant()) {
       t.kind = TensorKind::constant;
-      t.offset = wofs;
-      wofs = align_up(wofs + t.bytes);
+      t.offset = blob.place(val.constant->data(), t.bytes);
     } else {
       t.kind = val.producer < 0 ? TensorKind::input : TensorKind::activation;
       if (alias[v] < 0) {
@@ -98,11 +118,7 @@ Plan build_plan(const ir::Graph& g, std::string& weights) {
     if (r >= 0 && lifetime_of[r] >= 0) p.tensors[v].offset = lifetimes[lifetime_of[r]].offset;
   }
 
-  p.weight_bytes = wofs;
-  weights.assign(wofs, '\0');
-  for (size_t v = 0; v < g.values.size(); ++v)
-    if (g.values[v].is_constant())
-      std::memcpy(weights.data() + p.tensors[v].offset, g.values[v].constant->data(), p.tensors[v].bytes);
+  p.weight_bytes = blob.bytes.size();
 
   for (const ir::Node& n : g.nodes) {
     PlanStep s;

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/graph.h"
@@ -46,6 +48,15 @@ inline uint64_t align_up(uint64_t v) { return (v + kAlignment - 1) / kAlignment 
 // Builds the plan from a specialised, verified graph. `weights` receives the constants' bytes, laid
 // out at their planned offsets (deterministic: same graph, same bytes).
 Plan build_plan(const ir::Graph& g, std::string& weights);
+
+// The constants of several plans (sequence buckets of one model) in one blob: a constant byte-identical
+// to one already in the blob is stored once and shared.
+struct WeightBlob {
+  std::string bytes;
+  std::unordered_multimap<size_t, uint64_t> by_content;  // hash of the bytes -> offset
+  uint64_t place(const void* data, uint64_t size);        // the offset of these bytes, appended if new
+};
+Plan build_plan(const ir::Graph& g, WeightBlob& blob);
 
 // Greedy lifetime-based placement: each (first step, last step, bytes) interval gets an offset so that
 // tensors alive at the same time never overlap. Returns the arena size. Exposed for tests.

@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -35,6 +36,8 @@ namespace {
 struct Request {
   std::vector<Tensor> inputs;  // in the model's input order
   int64_t rows = 0;
+  size_t bucket = 0;   // the sequence bucket it runs in
+  int64_t seq = 0;     // its own sequence length (<= the bucket's); 0 for models without one
   std::promise<std::vector<NamedTensor>> done;
   std::vector<NamedTensor> results;  // filled row by row by the lane's last stage
   int64_t remaining = 0;             // rows not yet answered (touched by one lane's last stage only)
@@ -43,6 +46,7 @@ struct Request {
 
 // One call of the compiled batch: which request rows go into which batch rows.
 struct Job {
+  size_t bucket = 0;
   struct Piece {
     std::shared_ptr<Request> req;
     int64_t req_row, slot_row, rows;
@@ -89,6 +93,37 @@ void copy_rows(const Tensor& from, int64_t from_row, Tensor& to, int64_t to_row,
   for (int64_t i = 0; i < rows * per_row; ++i) dst[i] = src[i];
 }
 
+// Row copy between sequence lengths: `from` rows are [s, inner...], `to` rows [S, inner...]; the positions
+// beyond s are set to `pad` (s < S), or cut off (s > S, truncation).
+void copy_rows_seq(const Tensor& from, int64_t from_row, Tensor& to, int64_t to_row, int64_t rows, double pad) {
+  const int64_t s = from.dims()[1], S = to.dims()[1];
+  const int64_t inner = S ? to.numel() / to.dims()[0] / S : 0;
+  const int64_t keep = std::min(s, S) * inner;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t src = (from_row + r) * s * inner, dst = (to_row + r) * S * inner;
+    switch (to.dtype()) {
+      case DType::i64:
+        for (int64_t i = 0; i < keep; ++i)
+          to.data_as<int64_t>()[dst + i] = from.dtype() == DType::i32 ? from.data_as<int32_t>()[src + i] : from.data_as<int64_t>()[src + i];
+        for (int64_t i = keep; i < S * inner; ++i) to.data_as<int64_t>()[dst + i] = static_cast<int64_t>(pad);
+        break;
+      case DType::i32:
+        for (int64_t i = 0; i < keep; ++i) to.data_as<int32_t>()[dst + i] = from.data_as<int32_t>()[src + i];
+        for (int64_t i = keep; i < S * inner; ++i) to.data_as<int32_t>()[dst + i] = static_cast<int32_t>(pad);
+        break;
+      case DType::f32:
+        for (int64_t i = 0; i < keep; ++i) to.data_as<float>()[dst + i] = from.data_as<float>()[src + i];
+        for (int64_t i = keep; i < S * inner; ++i) to.data_as<float>()[dst + i] = static_cast<float>(pad);
+        break;
+      default: {
+        const size_t es = dtype_size(to.dtype());
+        std::memcpy(static_cast<char*>(to.data()) + dst * es, static_cast<const char*>(from.data()) + src * es, keep * es);
+        std::memset(static_cast<char*>(to.data()) + (dst + keep) * es, 0, (S * inner - keep) * es);
+      }
+    }
+  }
+}
+
 Tensor copy_of(const Tensor& t) {
   Tensor c(t.dtype(), t.dims());
   if (t.nbytes()) std::memcpy(c.data(), t.data(), t.nbytes());
@@ -99,8 +134,9 @@ Tensor copy_of(const Tensor& t) {
 
 struct Engine::Impl {
   struct Slot {
-    std::unique_ptr<Session> session;
-    std::vector<NamedTensor> in, out;
+    std::vector<std::unique_ptr<Session>> sessions;  // one per sequence bucket
+    std::vector<std::vector<NamedTensor>> in;         // per bucket: the call's inputs
+    std::vector<NamedTensor> out;
     Job job;
   };
   struct Lane {
@@ -115,7 +151,10 @@ struct Engine::Impl {
   std::vector<std::unique_ptr<Lane>> lanes;
   std::vector<TensorSpec> in_specs, out_specs;
   std::string meta;
-  planner::Stages stages;
+  std::vector<planner::Stages> stages;  // per bucket
+  std::vector<int64_t> seqs;            // the buckets' sequence lengths, ascending (empty: no sequence axis)
+  std::vector<bool> seq_input, seq_output;  // which inputs / outputs have the sequence on axis 1
+  std::vector<double> pad_value;            // per input: pad id for token ids, 0 otherwise
   int64_t batch = 1;
   int max_batch = 1;
   bool batchable = true;  // every input and output has the batch on axis 0
@@ -131,10 +170,14 @@ struct Engine::Impl {
     if (options.queue_capacity < 1) fail("the queue capacity must be at least 1");
     if (options.max_queue_delay_us < 0) fail("the max queue delay must be >= 0 us, got ", options.max_queue_delay_us);
     int S = options.pipeline_stages;
+    nlohmann::json art_meta;
+    size_t buckets = 1;
     {
       artifact::MappedArtifact art(path);
-      if (S == 0) S = art.meta().contains("pipeline") ? art.meta()["pipeline"].value("stages", 1) : 1;
-      stages = planner::cut_stages(art.plan(), S);
+      art_meta = art.meta();
+      buckets = art.plan_count();
+      if (S == 0) S = art_meta.contains("pipeline") ? art_meta["pipeline"].value("stages", 1) : 1;
+      for (size_t k = 0; k < buckets; ++k) stages.push_back(planner::cut_stages(art.plan(k), S));
     }
     const int groups_needed = options.instances * S;
     if (options.core_groups.empty()) options.core_groups = split_core_groups(groups_needed);
@@ -148,25 +191,54 @@ struct Engine::Impl {
       auto lane = std::make_unique<Lane>();
       lane->groups.assign(options.core_groups.begin() + r * S, options.core_groups.begin() + (r + 1) * S);
       for (int k = 0; k < (S > 1 ? S + 1 : 1); ++k) {
-        SessionOptions so;
-        so.cpus = lane->groups[0];
-        so.pin_threads = options.pin_threads;
         Slot slot;
-        slot.session = std::make_unique<Session>(path, so);
-        for (const TensorSpec& s : slot.session->inputs()) slot.in.push_back({s.name, Tensor(s.dtype, s.dims)});
+        for (size_t b = 0; b < buckets; ++b) {
+          SessionOptions so;
+          so.cpus = lane->groups[0];
+          so.pin_threads = options.pin_threads;
+          so.seq_bucket = static_cast<int>(b);
+          slot.sessions.push_back(std::make_unique<Session>(path, so));
+          slot.in.emplace_back();
+          for (const TensorSpec& t : slot.sessions.back()->inputs()) slot.in.back().push_back({t.name, Tensor(t.dtype, t.dims)});
+        }
         lane->slots.push_back(std::move(slot));
         lane->free.push(k);
       }
       for (int s = 0; s < S; ++s) lane->to_stage.push_back(std::make_unique<SlotQueue>());
       lanes.push_back(std::move(lane));
     }
-    Session& first = *lanes[0]->slots[0].session;
-    in_specs = first.inputs();
-    out_specs = first.outputs();
-    meta = first.metadata_json();
+    const Slot& any = lanes[0]->slots[0];
+    in_specs = any.sessions.back()->inputs();   // the largest bucket's shapes
+    out_specs = any.sessions.back()->outputs();
+    meta = any.sessions.back()->metadata_json();
     batch = in_specs.empty() || in_specs[0].dims.empty() ? 1 : in_specs[0].dims[0];
     for (const auto* specs : {&in_specs, &out_specs})
-      for (const TensorSpec& s : *specs) batchable = batchable && !s.dims.empty() && s.dims[0] == batch;
+      for (const TensorSpec& t : *specs) batchable = batchable && !t.dims.empty() && t.dims[0] == batch;
+    // Sequence axis: the buckets' lengths (a single-length artifact has one); an input or output has it
+    // when its axis 1 is that length in every bucket.
+    if (art_meta.contains("seq_buckets")) seqs = art_meta["seq_buckets"].get<std::vector<int64_t>>();
+    else if (art_meta.contains("options") && art_meta["options"].value("seq", int64_t{0}) > 0) seqs = {art_meta["options"]["seq"].get<int64_t>()};
+    if (seqs.size() != buckets) seqs.clear();
+    auto has_seq = [&](bool input, size_t i) {
+      if (seqs.empty() || !batchable) return false;
+      for (size_t b = 0; b < buckets; ++b) {
+        const Session& sb = *any.sessions[b];
+        const Dims& d = (input ? sb.inputs() : sb.outputs())[i].dims;
+        if (d.size() < 2 || d[1] != seqs[b]) return false;
+      }
+      return true;
+    };
+    const int64_t pad_id = art_meta.value("pad_id", int64_t{0});
+    std::map<std::string, std::string> roles;
+    for (const auto& in : art_meta.value("inputs", nlohmann::json::array())) roles[in.value("name", "")] = in.value("role", "other");
+    for (size_t i = 0; i < in_specs.size(); ++i) {
+      seq_input.push_back(has_seq(true, i));
+      pad_value.push_back(roles[in_specs[i].name] == "token_ids" ? static_cast<double>(pad_id) : 0.0);
+    }
+    for (size_t i = 0; i < out_specs.size(); ++i) seq_output.push_back(has_seq(false, i));
+    bool any_seq = false;
+    for (bool b : seq_input) any_seq = any_seq || b;
+    if (!any_seq) seqs.clear();
     max_batch = options.max_batch ? options.max_batch : static_cast<int>(batch);
     if (max_batch < 1 || max_batch > batch) fail("max batch ", max_batch, " must be between 1 and the compiled batch ", batch);
     for (auto& lane : lanes) {
@@ -186,14 +258,14 @@ struct Engine::Impl {
       for (std::thread& t : lane->threads) t.join();
   }
 
-  int stage_count() const { return static_cast<int>(stages.costs.size()); }
+  int stage_count() const { return static_cast<int>(stages[0].costs.size()); }
 
   // "[rows,128] with rows >= 1": what a request may look like.
-  std::string shape_text(const Dims& compiled) const {
+  std::string shape_text(const Dims& compiled, bool seq) const {
     if (!batchable) return dims_to_string(compiled);
     std::string s = "[rows";
-    for (size_t i = 1; i < compiled.size(); ++i) s += "," + std::to_string(compiled[i]);
-    return s + "] with rows >= 1";
+    for (size_t i = 1; i < compiled.size(); ++i) s += (i == 1 && seq) ? ",seq" : "," + std::to_string(compiled[i]);
+    return s + "] with rows >= 1" + (seq ? str(" and seq <= ", seqs.back()) : "");
   }
 
   // Checks a request against the compiled specs and puts its inputs in model order.
@@ -218,8 +290,14 @@ struct Engine::Impl {
              spec.dtype == DType::i64 ? " (or i32)" : "");
       Dims want = spec.dims;
       if (batchable && !t.dims().empty()) want[0] = t.dims()[0];
-      if (t.dims() != want || (batchable && t.dims()[0] < 1))
-        fail("input '", spec.name, "' has shape ", dims_to_string(t.dims()), ", expected ", shape_text(spec.dims));
+      if (seq_input[k] && t.dims().size() >= 2) want[1] = t.dims()[1];
+      if (t.dims() != want || (batchable && t.dims()[0] < 1) || (seq_input[k] && t.dims()[1] < 1))
+        fail("input '", spec.name, "' has shape ", dims_to_string(t.dims()), ", expected ", shape_text(spec.dims, seq_input[k]));
+      if (seq_input[k]) {
+        if (req->seq && t.dims()[1] != req->seq)
+          fail("inputs have different sequence lengths: '", spec.name, "' has ", t.dims()[1], ", the others ", req->seq);
+        req->seq = t.dims()[1];
+      }
       if (batchable && req->rows && t.dims()[0] != req->rows)
         fail("inputs have different row counts: '", spec.name, "' has ", t.dims()[0], ", the others ", req->rows);
       if (batchable) req->rows = t.dims()[0];
@@ -230,11 +308,24 @@ struct Engine::Impl {
       if (!seen[k]) missing += (missing.empty() ? "" : ", ") + in_specs[k].name;
     if (!missing.empty()) fail("missing model input(s): ", missing);
     if (!batchable) req->rows = batch;
+    if (req->seq) {
+      // The smallest bucket that fits; longer than every bucket is an error unless truncating.
+      req->bucket = seqs.size();
+      for (size_t b = 0; b < seqs.size() && req->bucket == seqs.size(); ++b)
+        if (req->seq <= seqs[b]) req->bucket = b;
+      if (req->bucket == seqs.size()) {
+        if (!options.truncate)
+          fail("a sequence of ", req->seq, " tokens is longer than the longest compiled length (", seqs.back(),
+               "): compile with a longer --seq, or enable truncation (--truncate)");
+        req->bucket = seqs.size() - 1;
+      }
+    }
     req->remaining = req->rows;
-    for (const TensorSpec& s : out_specs) {
-      Dims d = s.dims;
+    for (size_t o = 0; o < out_specs.size(); ++o) {
+      Dims d = out_specs[o].dims;
       if (batchable) d[0] = req->rows;
-      req->results.push_back({s.name, Tensor(s.dtype, d)});
+      if (seq_output[o]) d[1] = std::min(req->seq, seqs.back());
+      req->results.push_back({out_specs[o].name, Tensor(out_specs[o].dtype, d)});
     }
     return req;
   }
@@ -271,7 +362,7 @@ struct Engine::Impl {
         const clock::time_point deadline = clock::now() + std::chrono::microseconds(options.max_queue_delay_us);
         while (batchable && rows < max_batch) {
           if (!queue.empty()) {
-            if (rows + queue.front()->rows > max_batch) break;
+            if (rows + queue.front()->rows > max_batch || queue.front()->bucket != group.front()->bucket) break;
             rows += queue.front()->rows;
             group.push_back(std::move(queue.front()));
             queue.pop_front();
@@ -283,13 +374,18 @@ struct Engine::Impl {
       }
       // Cut the group's rows into jobs of at most `batch` rows each.
       Job job;
+      job.bucket = group.front()->bucket;
       for (const std::shared_ptr<Request>& req : group) {
         for (int64_t r = 0; r < req->rows;) {
           const int64_t take = batchable ? std::min(req->rows - r, batch - job.used) : batch;
           job.pieces.push_back({req, r, job.used, take});
           job.used += take;
           r += take;
-          if (job.used == batch) start(lane, std::move(job)), job = Job{};
+          if (job.used == batch) {
+            start(lane, std::move(job));
+            job = Job{};
+            job.bucket = group.front()->bucket;
+          }
         }
       }
       if (job.used) start(lane, std::move(job));
@@ -304,13 +400,18 @@ struct Engine::Impl {
     slot.job = std::move(job);
     bool ok = true;
     try {
-      for (size_t i = 0; i < slot.in.size(); ++i) {
-        for (const Job::Piece& p : slot.job.pieces) copy_rows(p.req->inputs[i], p.req_row, slot.in[i].tensor, p.slot_row, p.rows);
+      const size_t b = slot.job.bucket;
+      std::vector<NamedTensor>& in = slot.in[b];
+      for (size_t i = 0; i < in.size(); ++i) {
+        for (const Job::Piece& p : slot.job.pieces) {
+          if (seq_input[i]) copy_rows_seq(p.req->inputs[i], p.req_row, in[i].tensor, p.slot_row, p.rows, pad_value[i]);
+          else copy_rows(p.req->inputs[i], p.req_row, in[i].tensor, p.slot_row, p.rows);
+        }
         if (batchable && slot.job.used > 0)
-          for (int64_t r = slot.job.used; r < batch; ++r) copy_rows(slot.in[i].tensor, slot.job.used - 1, slot.in[i].tensor, r, 1);
+          for (int64_t r = slot.job.used; r < batch; ++r) copy_rows(in[i].tensor, slot.job.used - 1, in[i].tensor, r, 1);
       }
-      slot.session->impl_->load_inputs(slot.in);
-      slot.session->impl_->run_steps(stages.bounds[0], stages.bounds[1], lane.groups[0]);
+      slot.sessions[b]->impl_->load_inputs(in);
+      slot.sessions[b]->impl_->run_steps(stages[b].bounds[0], stages[b].bounds[1], lane.groups[0]);
     } catch (...) {
       fail_job(slot, std::current_exception());
       ok = false;
@@ -330,8 +431,9 @@ struct Engine::Impl {
       }
       Slot& slot = lane.slots[k];
       try {
+        const size_t b = slot.job.bucket;
         if (!slot.job.pieces.empty())
-          slot.session->impl_->run_steps(stages.bounds[s], stages.bounds[s + 1], lane.groups[s]);
+          slot.sessions[b]->impl_->run_steps(stages[b].bounds[s], stages[b].bounds[s + 1], lane.groups[s]);
       } catch (...) {
         fail_job(slot, std::current_exception());
       }
@@ -345,11 +447,13 @@ struct Engine::Impl {
     Slot& slot = lane.slots[k];
     try {
       if (!slot.job.pieces.empty()) {
-        slot.session->impl_->store_outputs(slot.out);
+        slot.sessions[slot.job.bucket]->impl_->store_outputs(slot.out);
         for (const Job::Piece& p : slot.job.pieces)
-          for (size_t o = 0; o < slot.out.size(); ++o)
-            copy_rows(slot.out[o].tensor, batchable ? p.slot_row : 0, p.req->results[o].tensor, batchable ? p.req_row : 0,
-                      batchable ? p.rows : batch);
+          for (size_t o = 0; o < slot.out.size(); ++o) {
+            if (seq_output[o]) copy_rows_seq(slot.out[o].tensor, p.slot_row, p.req->results[o].tensor, p.req_row, p.rows, 0);
+            else copy_rows(slot.out[o].tensor, batchable ? p.slot_row : 0, p.req->results[o].tensor, batchable ? p.req_row : 0,
+                           batchable ? p.rows : batch);
+          }
         {
           std::lock_guard<std::mutex> lock(mu);
           ++stats.calls;
@@ -397,7 +501,8 @@ const std::vector<TensorSpec>& Engine::outputs() const { return impl_->out_specs
 int64_t Engine::compiled_batch() const { return impl_->batch; }
 int Engine::max_batch() const { return impl_->max_batch; }
 int Engine::pipeline_stages() const { return impl_->stage_count(); }
-const std::vector<double>& Engine::stage_costs() const { return impl_->stages.costs; }
+const std::vector<double>& Engine::stage_costs() const { return impl_->stages[0].costs; }
+const std::vector<int64_t>& Engine::seq_buckets() const { return impl_->seqs; }
 const CoreGroups& Engine::core_groups() const { return impl_->options.core_groups; }
 const std::string& Engine::metadata_json() const { return impl_->meta; }
 

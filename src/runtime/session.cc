@@ -34,7 +34,7 @@ int Session::profiled_runs() const {
 
 std::vector<StepProfile> Session::profile() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  const planner::Plan& plan = impl_->art->plan();
+  const planner::Plan& plan = impl_->art->plan(impl_->bucket);
   std::vector<StepProfile> out;
   for (size_t i = 0; i < impl_->steps.size(); ++i) {
     const runtime::BoundStep& b = impl_->steps[i];

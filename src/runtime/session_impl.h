@@ -38,6 +38,7 @@ struct BoundStep {
 
 struct Session::Impl {
   SessionOptions options;
+  size_t bucket = 0;  // which of the artifact's plans (sequence buckets) this session runs
   int threads = 1;
   std::vector<int> cpus;  // the CPUs the threads are pinned to, in order
   std::vector<double> step_ms, last_start_ms, last_ms;
@@ -55,13 +56,16 @@ struct Session::Impl {
   Impl(const std::string& path, const SessionOptions& opts)
       : options(opts), art(std::make_unique<artifact::MappedArtifact>(path)) {
     if (options.threads < 0) fail("threads must be >= 0, got ", options.threads);
+    if (options.seq_bucket < 0 || static_cast<size_t>(options.seq_bucket) >= art->plan_count())
+      fail("artifact '", path, "' has ", art->plan_count(), " sequence bucket(s); bucket ", options.seq_bucket, " does not exist");
+    bucket = static_cast<size_t>(options.seq_bucket);
     const std::vector<int>& allowed = allowed_cpus();
     for (int c : options.cpus)
       if (std::find(allowed.begin(), allowed.end(), c) == allowed.end())
         fail("core ", c, " does not exist or is not available (this process may use cores ", core_group_text(allowed), ")");
     cpus = options.cpus.empty() ? allowed : options.cpus;
     threads = options.threads ? options.threads : static_cast<int>(cpus.size());
-    const planner::Plan& plan = art->plan();
+    const planner::Plan& plan = art->plan(bucket);
     void* mem = std::aligned_alloc(64, planner::align_up(plan.arena_bytes) + 64);
     if (!mem) fail("out of memory allocating a ", plan.arena_bytes, "-byte activation arena");
     arena = std::shared_ptr<void>(mem, [](void* p) { std::free(p); });
@@ -186,7 +190,7 @@ struct Session::Impl {
   // The pieces of a run, for the pipeline (Engine), which calls them under its own discipline: one
   // request per session at a time, its stages on different threads one after another.
   void load_inputs(const std::vector<NamedTensor>& given) {
-    const planner::Plan& plan = art->plan();
+    const planner::Plan& plan = art->plan(bucket);
     match_inputs(given, matched);
     for (size_t i = 0; i < inputs.size(); ++i) load_input(inputs[i], plan.inputs[i], *matched[i]);
   }
@@ -216,7 +220,7 @@ struct Session::Impl {
   }
 
   void store_outputs(std::vector<NamedTensor>& out) {
-    const planner::Plan& plan = art->plan();
+    const planner::Plan& plan = art->plan(bucket);
     // Reuse the caller's output tensors when they already fit; allocate only when they do not.
     bool reusable = out.size() == outputs.size();
     for (size_t i = 0; reusable && i < outputs.size(); ++i)

@@ -61,7 +61,8 @@ EXPECT = {
     "artifact_random_bytes":   ["magic", "not a kiln", "corrupt"],
     # .npy inputs
     "npy_wrong_dtype":         ["dtype"],
-    "npy_wrong_shape":         ["shape"],
+    "npy_wrong_shape":         ["inputs have different sequence lengths: 'attention_mask' has 37, the others 36"],
+    "sequence_too_long":       ["a sequence of 38 tokens is longer than the longest compiled length (37)"],
     "npy_wrong_rank":          ["rank", "shape"],
     "npy_corrupt_header":      ["npy", "header"],
     "npy_fortran_order":       ["fortran"],
@@ -88,6 +89,15 @@ EXPECT = {
     "calibrate_without_use":   ["--calibrate is used by --quantize int8"],
     "verify_impossible_tolerance": ["exceeds --tolerance 0", "no artifact written"],
     "tolerance_negative":      ["--tolerance must be a non-negative number, got -1"],
+    # runtime placement: replicas, pipelines, core groups
+    "instances_zero":          ["--instances values must be at least 1, got 0"],
+    "pipeline_more_than_layers": ["3 pipeline stages is more than the model's 2 layers"],
+    "pipeline_more_than_cores": ["no combination of --instances and --pipeline fits the"],
+    "pipeline_cores_negative": ["--pipeline-cores must be a positive integer, got -1"],
+    "cores_nonexistent":       ["core 4096 does not exist or is not available"],
+    "cores_malformed":         ["'a-b' is not a cpu id or a range like 0-3"],
+    "core_groups_zero":        ["the number of core groups must be at least 1, got 0"],
+    "sweep_batch_malformed":   ["--batch '1,x': 'x' is not an integer"],
     # command line (extra cases)
     "unknown_subcommand":      ["frobnicate", "unknown", "command"],
     "unknown_option":          ["--no-such-option", "unknown", "option"],
@@ -299,6 +309,9 @@ def main():
         "rank": save("ids_1d.npy", ids.reshape(-1)),
         "fortran": save("ids_fortran.npy", np.asfortranarray(ids)),
     }
+    for n, pth in good_inputs.items():
+        a = np.load(pth)
+        npy["long_" + n] = save("long_%s.npy" % n, np.concatenate([a, a[:, -1:]], axis=1))  # seq 38
     write_corrupt_npy_header(T("ids_corrupt_header.npy"), ids)
     bad_ids = ids.copy()
     bad_ids[0, 3] = vocab_size_of(fdir, meta) + 5
@@ -412,6 +425,7 @@ def main():
         ("npy_wrong_dtype", run_argv(A, input_args({"input_ids": npy["dtype"]})), True, None),
         ("npy_wrong_shape", run_argv(A, input_args({"input_ids": npy["shape"]})), True, None),
         ("npy_wrong_rank", run_argv(A, input_args({"input_ids": npy["rank"]})), True, None),
+        ("sequence_too_long", run_argv(A, input_args({n: npy["long_" + n] for n in good_inputs})), True, None),
         ("npy_corrupt_header", run_argv(A, input_args({"input_ids": T("ids_corrupt_header.npy")})), True, None),
         ("npy_fortran_order", run_argv(A, input_args({"input_ids": npy["fortran"]})), True, None),
         ("input_unknown_name",
@@ -439,6 +453,14 @@ def main():
         ("verify_impossible_tolerance", compile_argv(model, ["--batch", B, "--seq", S, "--auto-cast", "all", "--verify", "--tolerance", "0"]),
          False, ("error+", no_artifact_check)),
         ("tolerance_negative", compile_argv(model, ["--batch", B, "--seq", S, "--verify", "--tolerance", "-1"]), False, None),
+        ("instances_zero", [kiln, "bench", A, "--instances", "0", "--seconds", "0.1"], True, None),
+        ("pipeline_more_than_layers", compile_argv(model, ["--batch", B, "--seq", S, "--pipeline-cores", "3"]), False, None),
+        ("pipeline_more_than_cores", [kiln, "bench", A, "--pipeline", "64", "--instances", "64", "--seconds", "0.1"], True, None),
+        ("pipeline_cores_negative", compile_argv(model, ["--batch", B, "--seq", S, "--pipeline-cores", "-1"]), False, None),
+        ("cores_nonexistent", [kiln, "ls", "--cores", "0,4096"], False, None),
+        ("cores_malformed", [kiln, "ls", "--cores", "a-b"], False, None),
+        ("core_groups_zero", [kiln, "ls", "--core-groups", "0"], False, None),
+        ("sweep_batch_malformed", [kiln, "bench", A, "--batch", "1,x", "--seconds", "0.1"], True, None),
         ("unknown_subcommand", [kiln, "frobnicate", model], False, None),
         ("unknown_option", compile_argv(model, ["--batch", B, "--seq", S, "--no-such-option"]), False, None),
     ]
