@@ -25,6 +25,9 @@ struct CompileOptions {
   // The token id the runtime pads token-id inputs with (the tokenizer's [PAD]: 0 for BERT, 1 for
   // RoBERTa); attention masks are padded with 0.
   int64_t pad_id = 0;
+  // Input roles, overriding detection (by name and by the embedding table an input indexes): input name
+  // -> token_ids | attention_mask | token_type_ids | other. The runtime pads by role.
+  std::map<std::string, std::string> input_roles;
   std::map<std::string, int64_t> dims;
   // Run the fusion passes (attention, GEMM epilogues, LayerNorm, GELU). Off only to debug or compare.
   bool fuse = true;

@@ -14,7 +14,7 @@ Command add_compile(CLI::App& app) {
     std::string model, output, dump_ir;
     int64_t batch = 0, pad_id = 0;
     std::string seq;
-    std::vector<std::string> dims;
+    std::vector<std::string> dims, roles;
     bool no_fuse = false;
     std::string auto_cast = "none", cast_type = "bf16", quantize = "none", calibrate;
     bool verify = false;
@@ -28,6 +28,9 @@ Command add_compile(CLI::App& app) {
   CLI::Option* seq_opt = cmd->add_option("--seq", args->seq,
                                          "Value of the sequence dim (axis 1 of every input); several, e.g. 32,64,128, "
                                          "compile one plan per length (sequence buckets)");
+  add_repeated_option(cmd, "--input-role", args->roles,
+                      "NAME=ROLE (token_ids, attention_mask, token_type_ids, other): how the runtime pads the input, "
+                      "when detection by name and embedding table guesses wrong (repeatable)");
   cmd->add_option("--pad-id", args->pad_id, "Token id the runtime pads shorter requests with (default 0, BERT's [PAD])");
   add_repeated_option(cmd, "--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)");
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
@@ -69,6 +72,11 @@ Command add_compile(CLI::App& app) {
     }
     if (args->pad_id < 0) fail("--pad-id must be >= 0, got ", args->pad_id);
     opts.pad_id = args->pad_id;
+    for (const std::string& r : args->roles) {
+      const size_t eq = r.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) fail("--input-role '", r, "' must be NAME=ROLE");
+      opts.input_roles[r.substr(0, eq)] = r.substr(eq + 1);
+    }
     opts.batch = args->batch;
     opts.fuse = !args->no_fuse;
     opts.keep_ir_text = !args->dump_ir.empty();

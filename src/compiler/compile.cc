@@ -133,7 +133,18 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   CompileReport r;
   r.precision = precision_name(options);
   frontend::ImportedModel m = frontend::import_onnx(model_path);
-  const std::map<std::string, InputRole> roles = detect_input_roles(m.graph);
+  std::map<std::string, InputRole> roles = detect_input_roles(m.graph);
+  for (const auto& [name, role] : options.input_roles) {
+    if (role != "token_ids" && role != "attention_mask" && role != "token_type_ids" && role != "other")
+      fail("--input-role ", name, "=", role, ": the role must be token_ids, attention_mask, token_type_ids or other");
+    auto it = roles.find(name);
+    if (it == roles.end()) {
+      std::string names;
+      for (const auto& [n, _] : roles) names += (names.empty() ? "" : ", ") + n;
+      fail("--input-role ", name, "=", role, ": the model has no input named '", name, "' (its inputs: ", names, ")");
+    }
+    it->second.role = role;
+  }
   r.source_nodes = m.onnx_nodes;
   r.constant_nodes = m.constant_nodes;
   std::vector<ir::Graph> graphs;

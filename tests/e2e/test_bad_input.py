@@ -98,6 +98,9 @@ EXPECT = {
     "cores_malformed":         ["'a-b' is not a cpu id or a range like 0-3"],
     "core_groups_zero":        ["the number of core groups must be at least 1, got 0"],
     "sweep_batch_malformed":   ["--batch '1,x': 'x' is not an integer"],
+    "input_role_unknown_role": ["--input-role input_ids=tokens: the role must be token_ids"],
+    "input_role_unknown_input": ["--input-role ids=token_ids: the model has no input named 'ids'"],
+    "seq_list_malformed":      ["--seq '16,x': 'x' is not an integer"],
     # command line (extra cases)
     "unknown_subcommand":      ["frobnicate", "unknown", "command"],
     "unknown_option":          ["--no-such-option", "unknown", "option"],
@@ -461,6 +464,9 @@ def main():
         ("cores_malformed", [kiln, "ls", "--cores", "a-b"], False, None),
         ("core_groups_zero", [kiln, "ls", "--core-groups", "0"], False, None),
         ("sweep_batch_malformed", [kiln, "bench", A, "--batch", "1,x", "--seconds", "0.1"], True, None),
+        ("input_role_unknown_role", compile_argv(model, ["--batch", B, "--seq", S, "--input-role", "input_ids=tokens"]), False, None),
+        ("input_role_unknown_input", compile_argv(model, ["--batch", B, "--seq", S, "--input-role", "ids=token_ids"]), False, None),
+        ("seq_list_malformed", compile_argv(model, ["--batch", B, "--seq", "16,x"]), False, None),
         ("unknown_subcommand", [kiln, "frobnicate", model], False, None),
         ("unknown_option", compile_argv(model, ["--batch", B, "--seq", S, "--no-such-option"]), False, None),
     ]
