@@ -12,7 +12,7 @@ PY := /usr/bin/python3
 # Debian packages the build, tests and demo need. Installed idempotently: apt runs only when one is missing.
 DEB_PACKAGES := cmake make g++ ccache pkg-config zlib1g-dev libssl-dev \
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler \
-  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libutf8proc-dev \
   python3 python3-numpy python3-torch python3-onnx
 
 # What bench/e2e/compare needs besides DEB_PACKAGES: OpenBLAS, which Debian recommends with python3-torch

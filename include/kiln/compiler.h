@@ -28,6 +28,11 @@ struct CompileOptions {
   // Input roles, overriding detection (by name and by the embedding table an input indexes): input name
   // -> token_ids | attention_mask | token_type_ids | other. The runtime pads by role.
   std::map<std::string, std::string> input_roles;
+  // Text in, answers out: the tokenizer stored in the artifact (`kiln run --text`, `kiln eval`). A BERT
+  // vocab.txt (with `lowercase`) or a Hugging Face tokenizer.json; and the names of the output classes.
+  std::string vocab_file, tokenizer_file;
+  bool lowercase = true;
+  std::vector<std::string> labels;
   std::map<std::string, int64_t> dims;
   // Run the fusion passes (attention, GEMM epilogues, LayerNorm, GELU). Off only to debug or compare.
   bool fuse = true;

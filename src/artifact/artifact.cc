@@ -51,7 +51,7 @@ size_t write_artifact(const std::string& path, const nlohmann::json& meta, const
 }
 
 size_t write_artifact(const std::string& path, const nlohmann::json& meta, const std::vector<const planner::Plan*>& plans,
-                      const std::string& weights) {
+                      const std::string& weights, const std::map<std::string, std::string>& extra_sections) {
   KILN_CHECK(!plans.empty() && plans.size() < 32, "1 to 31 plans");
   const std::string meta_bytes = meta.dump(1);
   std::vector<std::string> plan_bytes;
@@ -59,6 +59,10 @@ size_t write_artifact(const std::string& path, const nlohmann::json& meta, const
   std::vector<Section> sections = {{"META", &meta_bytes}};
   for (size_t k = 0; k < plans.size(); ++k) sections.push_back({k ? "PLAN" + std::to_string(k) : "PLAN", &plan_bytes[k]});
   sections.push_back({"WEIGHTS", &weights});
+  for (const auto& [name, bytes] : extra_sections) {
+    KILN_CHECK(name.size() <= 8 && name.rfind("PLAN", 0) != 0 && name != "META" && name != "WEIGHTS", name);
+    sections.push_back({name, &bytes});
+  }
 
   const uint64_t table_end = kHeaderBytes + sections.size() * kSectionEntryBytes;
   uint64_t offset = planner::align_up(table_end);
@@ -152,6 +156,7 @@ MappedArtifact::MappedArtifact(const std::string& path) : path_(path) {
         fail("artifact '", path, "' is damaged: section ", name, " [", off, ", +", sz, ") lies outside the file");
       if (get<uint32_t>(p, e + 24) != crc32_of(p + off, sz))
         fail("artifact '", path, "' is damaged: section ", name, " at offset ", off, " fails its checksum");
+      sections_[name] = {off, sz};
       if (name == "META") meta_text.assign(reinterpret_cast<const char*>(p + off), sz);
       else if (name.rfind("PLAN", 0) == 0) {
         size_t k = 0;
@@ -191,6 +196,12 @@ MappedArtifact::MappedArtifact(const std::string& path) : path_(path) {
     map_ = nullptr;
     throw;
   }
+}
+
+std::string MappedArtifact::section(const std::string& name) const {
+  auto it = sections_.find(name);
+  if (it == sections_.end()) return {};
+  return std::string(static_cast<const char*>(map_) + it->second.first, it->second.second);
 }
 
 MappedArtifact::~MappedArtifact() {

@@ -13,6 +13,7 @@
 //   sections:  "META"    JSON: inputs/outputs, options, source model, sizes, versions
 //              "PLAN"    JSON: tensors (name, dtype, dims, kind, offset) and the step list
 //              "PLAN1".. the plans of further sequence buckets (optional; weights shared)
+//              "VOCAB"   the tokenizer's vocabulary, one token per line (optional; META "tokenizer")
 //              "WEIGHTS" constant tensors at 64-byte aligned offsets, used in place after mmap
 //
 // The writer is deterministic: the same graph and options give byte-identical files (JSON objects
@@ -21,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,7 +41,7 @@ size_t write_artifact(const std::string& path, const nlohmann::json& meta, const
 // Several plans (sequence buckets, `kiln compile --seq 32,64,128`) over one WEIGHTS section: sections
 // PLAN, PLAN1, PLAN2, ... in bucket order.
 size_t write_artifact(const std::string& path, const nlohmann::json& meta, const std::vector<const planner::Plan*>& plans,
-                      const std::string& weights);
+                      const std::string& weights, const std::map<std::string, std::string>& extra_sections = {});
 
 // A verified, memory-mapped artifact. Construction checks magic, version, sizes and every section's
 // checksum, and throws kiln::Error saying which check failed and where.
@@ -58,6 +60,8 @@ class MappedArtifact {
   // Start of the WEIGHTS section (64-byte aligned, read-only).
   const uint8_t* weights() const { return weights_; }
   uint64_t weights_size() const { return weights_size_; }
+  // An optional section by name ("VOCAB": the tokenizer's vocabulary), empty when absent.
+  std::string section(const std::string& name) const;
   uint64_t file_size() const { return size_; }
   uint32_t format_version() const { return version_; }
   const std::string& compiler_version() const { return compiler_; }
@@ -70,6 +74,7 @@ class MappedArtifact {
   std::string compiler_;
   nlohmann::json meta_;
   std::vector<planner::Plan> plans_;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> sections_;  // name -> offset, size
   const uint8_t* weights_ = nullptr;
   uint64_t weights_size_ = 0;
 };

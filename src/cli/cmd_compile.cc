@@ -15,6 +15,8 @@ Command add_compile(CLI::App& app) {
     int64_t batch = 0, pad_id = 0;
     std::string seq;
     std::vector<std::string> dims, roles;
+    std::string vocab, tokenizer, labels;
+    bool cased = false;
     bool no_fuse = false;
     std::string auto_cast = "none", cast_type = "bf16", quantize = "none", calibrate;
     bool verify = false;
@@ -31,6 +33,10 @@ Command add_compile(CLI::App& app) {
   add_repeated_option(cmd, "--input-role", args->roles,
                       "NAME=ROLE (token_ids, attention_mask, token_type_ids, other): how the runtime pads the input, "
                       "when detection by name and embedding table guesses wrong (repeatable)");
+  cmd->add_option("--vocab", args->vocab, "Store a WordPiece tokenizer from this BERT vocab.txt (for kiln run --text, kiln eval)");
+  cmd->add_option("--tokenizer", args->tokenizer, "Store the WordPiece tokenizer of this Hugging Face tokenizer.json");
+  cmd->add_flag("--cased", args->cased, "With --vocab: keep case and accents (default: uncased)");
+  cmd->add_option("--labels", args->labels, "Names of the output classes, comma-separated (e.g. negative,positive)");
   cmd->add_option("--pad-id", args->pad_id, "Token id the runtime pads shorter requests with (default 0, BERT's [PAD])");
   add_repeated_option(cmd, "--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)");
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
@@ -72,6 +78,16 @@ Command add_compile(CLI::App& app) {
     }
     if (args->pad_id < 0) fail("--pad-id must be >= 0, got ", args->pad_id);
     opts.pad_id = args->pad_id;
+    opts.vocab_file = args->vocab;
+    opts.tokenizer_file = args->tokenizer;
+    opts.lowercase = !args->cased;
+    if (!args->labels.empty()) {
+      std::stringstream ls(args->labels);
+      for (std::string l; std::getline(ls, l, ',');) {
+        if (l.empty()) fail("--labels '", args->labels, "' has an empty name");
+        opts.labels.push_back(l);
+      }
+    }
     for (const std::string& r : args->roles) {
       const size_t eq = r.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) fail("--input-role '", r, "' must be NAME=ROLE");

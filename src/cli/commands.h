@@ -18,6 +18,8 @@ Command add_run(CLI::App& app);
 Command add_bench(CLI::App& app);
 Command add_profile(CLI::App& app);
 Command add_ls(CLI::App& app);
+Command add_tokenize(CLI::App& app);
+Command add_eval(CLI::App& app);
 
 // Options several commands share, declared once so flags, help and checks stay the same everywhere.
 // A repeatable option taking one value per occurrence (--input A=a.npy --input B=b.npy).

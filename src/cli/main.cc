@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
     add("bench", add_bench);
     add("profile", add_profile);
     add("ls", add_ls);
+    add("tokenize", add_tokenize);
+    add("eval", add_eval);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

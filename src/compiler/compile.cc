@@ -15,6 +15,7 @@
 #include "kiln/compiler.h"
 #include "kiln/error.h"
 #include "kiln/session.h"
+#include "kiln/tokenizer.h"
 #include "kiln/version.h"
 #include "ops/op_schema.h"
 #include "passes/passes.h"
@@ -67,7 +68,7 @@ std::map<std::string, InputRole> detect_input_roles(const ir::Graph& g) {
     for (char c : v.name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower.find("mask") != std::string::npos) r.role = "attention_mask";
     else if (lower.find("type") != std::string::npos || lower.find("segment") != std::string::npos) r.role = "token_type_ids";
-    else if (r.vocab > 0) r.role = "token_ids";
+    else if (r.vocab > 0 || lower == "ids" || lower.find("input_ids") != std::string::npos) r.role = "token_ids";
     roles[v.name] = r;
   }
   return roles;
@@ -133,7 +134,8 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   CompileReport r;
   r.precision = precision_name(options);
   frontend::ImportedModel m = frontend::import_onnx(model_path);
-  std::map<std::string, InputRole> roles = detect_input_roles(m.graph);
+  std::map<std::string, InputRole> roles;
+  auto apply_role_options = [&] {
   for (const auto& [name, role] : options.input_roles) {
     if (role != "token_ids" && role != "attention_mask" && role != "token_type_ids" && role != "other")
       fail("--input-role ", name, "=", role, ": the role must be token_ids, attention_mask, token_type_ids or other");
@@ -145,6 +147,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
     }
     it->second.role = role;
   }
+  };
   r.source_nodes = m.onnx_nodes;
   r.constant_nodes = m.constant_nodes;
   std::vector<ir::Graph> graphs;
@@ -159,6 +162,9 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
     graphs.push_back(std::move(g));
     bucket_options.push_back(o);
   }
+  // Input roles from the optimised graph (folded constants: an embedding table behind a Cast counts).
+  roles = detect_input_roles(graphs.front());
+  apply_role_options();
   auto inputs_of = [&](const ir::Graph& g) {
     nlohmann::json inputs_json = nlohmann::json::array();
     for (int id : g.inputs) {
@@ -241,14 +247,25 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
       {"sizes", {{"weight_bytes", weights.size()}, {"arena_bytes", r.arena_bytes}, {"steps", plan.steps.size()},
                  {"source_nodes", r.source_nodes}, {"constant_nodes", r.constant_nodes}, {"folded_nodes", r.folded_nodes}, {"removed_nodes", r.removed_nodes}}},
   };
+  // The tokenizer, read and checked now so that a bad vocabulary fails the compile, not the first request.
+  std::map<std::string, std::string> extra;
+  if (!options.vocab_file.empty() || !options.tokenizer_file.empty()) {
+    if (!options.vocab_file.empty() && !options.tokenizer_file.empty()) fail("give --vocab or --tokenizer, not both");
+    const WordPieceTokenizer tok = options.vocab_file.empty() ? WordPieceTokenizer::from_tokenizer_json(options.tokenizer_file)
+                                                              : WordPieceTokenizer::from_vocab_file(options.vocab_file, options.lowercase);
+    extra["VOCAB"] = tok.vocab_text();
+    meta["tokenizer"] = {{"type", "wordpiece"}, {"lowercase", tok.lowercase()}, {"vocab_size", tok.vocab_size()},
+                         {"source", base_name(options.vocab_file.empty() ? options.tokenizer_file : options.vocab_file)}};
+  }
+  if (!options.labels.empty()) meta["labels"] = options.labels;
   std::vector<const planner::Plan*> plan_ptrs;
   for (const planner::Plan& p : plans) plan_ptrs.push_back(&p);
   if (!options.verify) {
-    r.artifact_bytes = artifact::write_artifact(artifact_path, meta, plan_ptrs, weights);
+    r.artifact_bytes = artifact::write_artifact(artifact_path, meta, plan_ptrs, weights, extra);
   } else {
     // Written under a temporary name first: a model that fails verification leaves no artifact.
     RemoveOnExit unverified{artifact_path + ".unverified"};
-    artifact::write_artifact(unverified.path, meta, plan_ptrs, weights);
+    artifact::write_artifact(unverified.path, meta, plan_ptrs, weights, extra);
     SessionOptions last;
     last.seq_bucket = static_cast<int>(plans.size() - 1);
     Session candidate(unverified.path, last);
