@@ -101,6 +101,13 @@ EXPECT = {
     "input_role_unknown_role": ["--input-role input_ids=tokens: the role must be token_ids"],
     "input_role_unknown_input": ["--input-role ids=token_ids: the model has no input named 'ids'"],
     "seq_list_malformed":      ["--seq '16,x': 'x' is not an integer"],
+    # text: tokenizers and eval
+    "text_without_tokenizer":  ["has no tokenizer: compile it with --vocab vocab.txt or --tokenizer tokenizer.json"],
+    "text_invalid_utf8":       ["the text is not valid utf-8 (byte 0xff at offset 2)"],
+    "tokenize_no_source":      ["give exactly one of artifact, --vocab file or --tokenizer file"],
+    "vocab_without_specials":  ["the vocabulary has no [unk] token"],
+    "eval_missing_columns":    [":3: expected at least 2 tab-separated columns, found 1"],
+    "eval_label_not_integer":  [":2: label 'positive' is not an integer"],
     # command line (extra cases)
     "unknown_subcommand":      ["frobnicate", "unknown", "command"],
     "unknown_option":          ["--no-such-option", "unknown", "option"],
@@ -338,6 +345,17 @@ def main():
         "not_int": jsonl("calib_not_int.jsonl", [json.dumps(dict(row, attention_mask=[0.5] * len(row["attention_mask"])))]),
     }
 
+    # A text model (the trained SST-2 classifier with its tokenizer) and bad TSV files for kiln eval.
+    root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    VOCAB = os.path.join(root, "data", "bert-base-uncased-vocab.txt")
+    run_kiln([kiln, "compile", os.path.join(root, "models", "sst2_tiny", "model.onnx"), "-o", T("text.kiln"), "--batch", "2",
+              "--seq", "32", "--vocab", VOCAB], args.timeout)
+    tsv = {"short": T("short.tsv"), "label": T("label.tsv")}
+    with open(tsv["short"], "w") as f:
+        f.write("label\tsentence\n1\tfine\n0\n")
+    with open(tsv["label"], "w") as f:
+        f.write("1\tfine\npositive\tgood\n")
+
     # A good artifact to corrupt and to feed bad inputs to.  If this fails,
     # every case that needs it fails with the setup error.
     good_art = T("good.kiln")
@@ -467,6 +485,12 @@ def main():
         ("input_role_unknown_role", compile_argv(model, ["--batch", B, "--seq", S, "--input-role", "input_ids=tokens"]), False, None),
         ("input_role_unknown_input", compile_argv(model, ["--batch", B, "--seq", S, "--input-role", "ids=token_ids"]), False, None),
         ("seq_list_malformed", compile_argv(model, ["--batch", B, "--seq", "16,x"]), False, None),
+        ("text_without_tokenizer", [kiln, "run", A, "--text", "hello"], True, None),
+        ("text_invalid_utf8", [kiln, "tokenize", "--vocab", VOCAB, "--text", os.fsdecode(b"ok\xff")], False, None),
+        ("tokenize_no_source", [kiln, "tokenize", "--text", "hello"], False, None),
+        ("vocab_without_specials", [kiln, "tokenize", "--vocab", T("file.txt"), "--text", "hello"], False, None),
+        ("eval_missing_columns", [kiln, "eval", T("text.kiln"), "--data", tsv["short"]], False, None),
+        ("eval_label_not_integer", [kiln, "eval", T("text.kiln"), "--data", tsv["label"]], False, None),
         ("unknown_subcommand", [kiln, "frobnicate", model], False, None),
         ("unknown_option", compile_argv(model, ["--batch", B, "--seq", S, "--no-such-option"]), False, None),
     ]
