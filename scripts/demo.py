@@ -6,7 +6,8 @@ pretrained weights can be downloaded here) to ONNX with PyTorch, then runs the K
 analyze -> compile -> inspect -> run, and prints Kiln's logits next to PyTorch's with the largest
 difference and the compile time. Exits non-zero if the two disagree. Then compiles the trained SST-2
 classifier (models/sst2_tiny) in fp32, bf16 and int8 with --verify and benchmarks the three side by side:
-speed next to accuracy.
+speed next to accuracy; and finally runs it on text: a few sentences classified, then `kiln eval` on
+SST-2 dev.
 """
 import argparse
 import json
@@ -110,6 +111,17 @@ def main():
         arts.append(os.path.join(args.work, f"sst2_{name}.kiln"))
         kiln(args.kiln, "compile", sst2, "-o", arts[-1], "--batch", "8", "--seq", "64", *flags)
     kiln(args.kiln, "bench", *arts, "--seconds", "3")
+
+    step("8. text in, answers out: the SST-2 classifier with its tokenizer")
+    vocab = os.path.join(ROOT, "data", "bert-base-uncased-vocab.txt")
+    text_art = os.path.join(args.work, "sst2_text.kiln")
+    kiln(args.kiln, "compile", sst2, "-o", text_art, "--batch", "8", "--seq", "16,64", "--vocab", vocab,
+         "--labels", "negative,positive")
+    kiln(args.kiln, "tokenize", text_art, "--text", "A gorgeous, witty, seductive movie.")
+    for sentence in ["A gorgeous, witty, seductive movie.", "The plot is a dull, lifeless mess.",
+                     "Not the worst film of the year, but close."]:
+        kiln(args.kiln, "run", text_art, "--text", sentence)
+    kiln(args.kiln, "eval", text_art, "--data", os.path.join(ROOT, "data", "sst2", "dev.tsv"))
 
 
 if __name__ == "__main__":
