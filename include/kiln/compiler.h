@@ -23,8 +23,8 @@ struct CompileOptions {
   // shared; the runtime routes each request to the smallest that fits. Overrides `seq` when given.
   std::vector<int64_t> seq_buckets;
   // The token id the runtime pads token-id inputs with (the tokenizer's [PAD]: 0 for BERT, 1 for
-  // RoBERTa); attention masks are padded with 0.
-  int64_t pad_id = 0;
+  // RoBERTa); attention masks are padded with 0. -1: 0, or a Hugging Face folder's pad_token_id.
+  int64_t pad_id = -1;
   // Input roles, overriding detection (by name and by the embedding table an input indexes): input name
   // -> token_ids | attention_mask | token_type_ids | other. The runtime pads by role.
   std::map<std::string, std::string> input_roles;
@@ -85,7 +85,8 @@ struct CompileReport {
   } verification;
 };
 
-// Compiles the ONNX model at `model_path` and writes the artifact to `artifact_path` (written to a
+// Compiles the ONNX model at `model_path` (or the Hugging Face checkpoint folder there: config.json,
+// model.safetensors, vocab.txt / tokenizer.json; see src/frontend/hf_import.h) and writes the artifact to `artifact_path` (written to a
 // temporary file and renamed, so a failed compile never leaves a partial artifact).
 // Throws kiln::Error on any problem (unsupported ops are all listed at once).
 CompileReport compile_file(const std::string& model_path, const std::string& artifact_path,

@@ -9,10 +9,10 @@
 namespace kiln::cli {
 
 Command add_compile(CLI::App& app) {
-  auto* cmd = app.add_subcommand("compile", "Compile an ONNX model for fixed shapes into a .kiln artifact");
+  auto* cmd = app.add_subcommand("compile", "Compile an ONNX model (or a Hugging Face checkpoint folder) for fixed shapes into a .kiln artifact");
   struct Args {
     std::string model, output, dump_ir;
-    int64_t batch = 0, pad_id = 0;
+    int64_t batch = 0, pad_id = -1;
     std::string seq;
     std::vector<std::string> dims, roles;
     std::string vocab, tokenizer, labels;
@@ -24,7 +24,7 @@ Command add_compile(CLI::App& app) {
     int pipeline_cores = 0;
   };
   auto args = std::make_shared<Args>();
-  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("model", args->model, "ONNX model file, or a Hugging Face folder (config.json, model.safetensors, vocab.txt)")->required();
   cmd->add_option("-o,--output", args->output, "Artifact to write (default: the model's name with .kiln)");
   CLI::Option* batch_opt = cmd->add_option("--batch", args->batch, "Value of the batch dim (axis 0 of every input)");
   CLI::Option* seq_opt = cmd->add_option("--seq", args->seq,
@@ -37,7 +37,7 @@ Command add_compile(CLI::App& app) {
   cmd->add_option("--tokenizer", args->tokenizer, "Store the WordPiece tokenizer of this Hugging Face tokenizer.json");
   cmd->add_flag("--cased", args->cased, "With --vocab: keep case and accents (default: uncased)");
   cmd->add_option("--labels", args->labels, "Names of the output classes, comma-separated (e.g. negative,positive)");
-  cmd->add_option("--pad-id", args->pad_id, "Token id the runtime pads shorter requests with (default 0, BERT's [PAD])");
+  CLI::Option* pad_opt = cmd->add_option("--pad-id", args->pad_id, "Token id the runtime pads shorter requests with (default 0, BERT's [PAD])");
   add_repeated_option(cmd, "--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)");
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
   cmd->add_flag("--no-fuse", args->no_fuse, "Skip the fusion passes (to debug or compare)");
@@ -54,7 +54,7 @@ Command add_compile(CLI::App& app) {
                   "Cut the model into this many pipeline stages of balanced cost, one core group each at run time");
   cmd->add_flag("--verify", args->verify,
                 "Compare with the fp32 model on sample inputs; fail without writing when the max abs error exceeds --tolerance");
-  return [args, batch_opt, seq_opt, tol_opt]() {
+  return [args, batch_opt, seq_opt, tol_opt, pad_opt]() {
     CompileOptions opts;
     auto positive = [](const char* flag, int64_t v) {
       if (v <= 0) fail(flag, " must be a positive integer, got ", v);
@@ -76,7 +76,7 @@ Command add_compile(CLI::App& app) {
       }
       if (opts.seq_buckets.size() == 1) opts.seq = opts.seq_buckets[0], opts.seq_buckets.clear();
     }
-    if (args->pad_id < 0) fail("--pad-id must be >= 0, got ", args->pad_id);
+    if (pad_opt->count() && args->pad_id < 0) fail("--pad-id must be >= 0, got ", args->pad_id);
     opts.pad_id = args->pad_id;
     opts.vocab_file = args->vocab;
     opts.tokenizer_file = args->tokenizer;
@@ -122,6 +122,7 @@ Command add_compile(CLI::App& app) {
     std::string out = args->output;
     if (out.empty()) {
       out = args->model;
+      while (out.size() > 1 && out.back() == '/') out.pop_back();  // a Hugging Face folder given as dir/
       size_t dot = out.find_last_of('.');
       if (dot != std::string::npos && dot > out.find_last_of('/') + 1) out = out.substr(0, dot);
       out += ".kiln";

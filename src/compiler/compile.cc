@@ -10,6 +10,7 @@
 
 #include "artifact/artifact.h"
 #include "compiler/calibration.h"
+#include "frontend/hf_import.h"
 #include "frontend/onnx_import.h"
 #include "kernels/kernel.h"
 #include "kiln/compiler.h"
@@ -133,7 +134,29 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   if (seqs.size() > 16) fail("--seq lists ", seqs.size(), " lengths; at most 16 buckets");
   CompileReport r;
   r.precision = precision_name(options);
-  frontend::ImportedModel m = frontend::import_onnx(model_path);
+  // An ONNX file, or a Hugging Face checkpoint folder (whose tokenizer, labels and pad id come along
+  // unless given on the command line).
+  frontend::ImportedModel m;
+  CompileOptions opts = options;
+  std::string format = "onnx";
+  if (frontend::is_hf_folder(model_path)) {
+    frontend::HfModel hm = frontend::import_hf_folder(model_path);
+    m.graph = std::move(hm.graph);
+    m.sha256 = hm.sha256;
+    m.producer = "huggingface " + hm.architecture;
+    m.onnx_nodes = m.graph.nodes.size();
+    format = "huggingface " + hm.model_type;
+    if (opts.vocab_file.empty() && opts.tokenizer_file.empty()) {
+      opts.vocab_file = hm.vocab_file;
+      if (opts.vocab_file.empty()) opts.tokenizer_file = hm.tokenizer_file;
+      opts.lowercase = hm.lowercase;
+    }
+    if (opts.labels.empty()) opts.labels = hm.labels;
+    if (opts.pad_id < 0) opts.pad_id = hm.pad_id;
+  } else {
+    m = frontend::import_onnx(model_path);
+  }
+  if (opts.pad_id < 0) opts.pad_id = 0;
   std::map<std::string, InputRole> roles;
   auto apply_role_options = [&] {
   for (const auto& [name, role] : options.input_roles) {
@@ -235,12 +258,12 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
       {"format_version", kArtifactFormatVersion},
       {"kiln_version", version()},
       {"onednn_version", str(dv->major, ".", dv->minor, ".", dv->patch)},
-      {"source", {{"file", base_name(model_path)}, {"sha256", m.sha256}, {"producer", m.producer}, {"opset", m.opset}, {"format", "onnx"}}},
+      {"source", {{"file", base_name(model_path)}, {"sha256", m.sha256}, {"producer", m.producer}, {"opset", m.opset}, {"format", format}}},
       {"options", {{"batch", options.batch}, {"seq", seqs.front()}, {"dims", options.dims}, {"precision", r.precision},
                    {"auto_cast", options.auto_cast}, {"auto_cast_type", options.cast_type}, {"quantize", options.quantize},
                    {"fuse", options.fuse}}},
       {"seq_buckets", seqs},
-      {"pad_id", options.pad_id},
+      {"pad_id", opts.pad_id},
       {"inputs", inputs_json},
       {"outputs", tensor_specs(plan, plan.outputs)},
       {"pipeline", pipeline.is_null() ? nlohmann::json{{"stages", 1}} : pipeline},
@@ -249,15 +272,15 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   };
   // The tokenizer, read and checked now so that a bad vocabulary fails the compile, not the first request.
   std::map<std::string, std::string> extra;
-  if (!options.vocab_file.empty() || !options.tokenizer_file.empty()) {
-    if (!options.vocab_file.empty() && !options.tokenizer_file.empty()) fail("give --vocab or --tokenizer, not both");
-    const WordPieceTokenizer tok = options.vocab_file.empty() ? WordPieceTokenizer::from_tokenizer_json(options.tokenizer_file)
-                                                              : WordPieceTokenizer::from_vocab_file(options.vocab_file, options.lowercase);
+  if (!opts.vocab_file.empty() || !opts.tokenizer_file.empty()) {
+    if (!opts.vocab_file.empty() && !opts.tokenizer_file.empty()) fail("give --vocab or --tokenizer, not both");
+    const WordPieceTokenizer tok = opts.vocab_file.empty() ? WordPieceTokenizer::from_tokenizer_json(opts.tokenizer_file)
+                                                              : WordPieceTokenizer::from_vocab_file(opts.vocab_file, opts.lowercase);
     extra["VOCAB"] = tok.vocab_text();
     meta["tokenizer"] = {{"type", "wordpiece"}, {"lowercase", tok.lowercase()}, {"vocab_size", tok.vocab_size()},
-                         {"source", base_name(options.vocab_file.empty() ? options.tokenizer_file : options.vocab_file)}};
+                         {"source", base_name(opts.vocab_file.empty() ? opts.tokenizer_file : opts.vocab_file)}};
   }
-  if (!options.labels.empty()) meta["labels"] = options.labels;
+  if (!opts.labels.empty()) meta["labels"] = opts.labels;
   std::vector<const planner::Plan*> plan_ptrs;
   for (const planner::Plan& p : plans) plan_ptrs.push_back(&p);
   if (!options.verify) {
