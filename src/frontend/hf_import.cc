@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/safetensors.h"
+#include "frontend/torch_pickle.h"
 #include "kiln/error.h"
 #include "util/sha256.h"
 
@@ -147,13 +148,15 @@ HfModel import_hf_folder(const std::string& dir) {
     if (type == f.model_type) fam = &f;
   if (!fam) fail("'", cfg_path, "': model_type '", type, "' is not supported (supported: ", supported_types(), ")");
   std::string weights_path = dir + "/model.safetensors";
-  if (!exists(weights_path)) {
-    if (exists(dir + "/pytorch_model.bin"))
-      fail("'", dir, "' has pytorch_model.bin but no model.safetensors: only safetensors weights are read (convert with "
-           "transformers' save_pretrained(safe_serialization=True))");
-    fail("'", dir, "' has no weights: expected model.safetensors");
+  std::map<std::string, Tensor> w;
+  if (exists(weights_path)) {
+    w = read_safetensors(weights_path);
+  } else if (exists(dir + "/pytorch_model.bin")) {
+    weights_path = dir + "/pytorch_model.bin";
+    w = read_torch_state_dict(weights_path);
+  } else {
+    fail("'", dir, "' has no weights: expected model.safetensors or pytorch_model.bin");
   }
-  std::map<std::string, Tensor> w = read_safetensors(weights_path);
 
   const bool distil = type == "distilbert";
   const int64_t H = get_int(c, {distil ? "dim" : "hidden_size"}, cfg_path);

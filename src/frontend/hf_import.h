@@ -1,5 +1,5 @@
 // Hugging Face checkpoint folders: `kiln compile path/to/hf-model/`. The folder holds config.json,
-// model.safetensors and, optionally, vocab.txt or tokenizer.json (and tokenizer_config.json's
+// model.safetensors (or pytorch_model.bin, read without executing its pickle) and, optionally, vocab.txt or tokenizer.json (and tokenizer_config.json's
 // do_lower_case). Supported: model_type bert, roberta, xlm-roberta, distilbert, electra, as the bare
 // encoder (*Model: output last_hidden_state) or *ForSequenceClassification (output logits, class names
 // from id2label). The graph is built from the config; every checkpoint tensor is checked against the

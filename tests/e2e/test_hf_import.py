@@ -7,7 +7,7 @@ Writes the four sequence-classification fixtures (BERT, DistilBERT, ELECTRA, XLM
 as Hugging Face folders (tools/fixtures/make_hf_folders.py: config.json, model.safetensors from our own
 writer, vocab.txt), compiles each folder and the fixture's model.onnx, runs both on the fixture inputs
 and requires the outputs to agree within 1e-5 (the bare encoder against PyTorch, within 1e-4 as every
-fixture). Checks the label names (id2label) and the tokenizer (vocab.txt) reach the artifact, then the
+fixture); a pytorch_model.bin folder too. Checks the label names (id2label) and the tokenizer (vocab.txt) reach the artifact, then the
 errors: a folder without config.json or weights, an unknown model_type, a tensor of the wrong shape, a
 truncated safetensors header, a header length beyond the file.
 """
@@ -55,8 +55,8 @@ def main():
         failures += not ok
         print("%s %-48s %s" % ("PASS" if ok else "FAIL", what, detail))
 
-    for name in ["bert_seqcls", "distilbert_seqcls", "electra_seqcls", "xlmr_seqcls"]:
-        fdir = os.path.join(args.fixtures, name)
+    for name in ["bert_seqcls", "distilbert_seqcls", "electra_seqcls", "xlmr_seqcls", "bert_seqcls_bin"]:
+        fdir = os.path.join(args.fixtures, name.replace("_bin", ""))
         a_hf, a_onnx = os.path.join(tmp, name + "_hf.kiln"), os.path.join(tmp, name + "_onnx.kiln")
         r1 = kiln("compile", os.path.join(hf, name), "-o", a_hf, "--batch", "3", "--seq", "37")
         r2 = kiln("compile", os.path.join(fdir, "model.onnx"), "-o", a_onnx, "--batch", "3", "--seq", "37")
@@ -132,13 +132,27 @@ def main():
             f.write(struct.pack("<Q", len(data) * 10) + data[8:])
 
     bad("no config", lambda d: os.remove(os.path.join(d, "config.json")), ["has no config.json"])
-    bad("no weights", lambda d: os.remove(os.path.join(d, "model.safetensors")), ["has no weights: expected model.safetensors"])
+    bad("no weights", lambda d: os.remove(os.path.join(d, "model.safetensors")), ["has no weights: expected model.safetensors or pytorch_model.bin"])
     bad("unknown model_type", lambda d: rewrite_config(d, model_type="gpt2"),
         ["model_type 'gpt2' is not supported", "bert, roberta, xlm-roberta, distilbert, electra"])
     bad("wrong shape", lambda d: rewrite_config(d, intermediate_size=241),
         ["tensor 'bert.encoder.layer.0.intermediate.dense.weight' has shape [240,60], expected [241,60]"])
     bad("truncated header", lambda d: truncate(d, 5), ["is truncated", "too short for the 8-byte safetensors header length"])
     bad("header length beyond the file", huge_header, ["safetensors header length", "is larger than the rest of the file"])
+
+    # A pytorch_model.bin whose pickle refers to a global that is not part of a state dict: refused,
+    # never imported or called.
+    def evil_bin(d):
+        import pickle
+        import zipfile
+        os.remove(os.path.join(d, "model.safetensors"))
+        payload = b"\x80\x02}q\x00X\x01\x00\x00\x00xcos\nsystem\nX\x04\x00\x00\x00truet\x85Rs."  # {'x': os.system('true')}
+        with zipfile.ZipFile(os.path.join(d, "pytorch_model.bin"), "w", zipfile.ZIP_STORED) as z:
+            z.writestr("archive/data.pkl", payload)
+    bad("pickle with a foreign global", evil_bin, ["refers to os.system", "does not execute pickled code"])
+    bad("pytorch_model.bin not a zip", lambda d: (os.remove(os.path.join(d, "model.safetensors")),
+                                                  open(os.path.join(d, "pytorch_model.bin"), "wb").write(b"\x80\x02}q\x00." * 3)),
+        ["not a zip archive"])
     print("%d failed" % failures)
     return 1 if failures else 0
 

@@ -1,6 +1,8 @@
 // The C++ WordPiece tokenizer on hand-checked strings with the real BERT uncased vocabulary
 // (data/bert-base-uncased-vocab.txt); tests/e2e/test_tokenizer.py compares it with the Python reference
 // on every SST-2 dev and MRPC test sentence.
+#include <fstream>
+
 #include "kiln/tokenizer.h"
 #include "test_util.h"
 
@@ -56,6 +58,21 @@ TEST(WordPiece, CasedKeepsCaseAndAccents) {
   const WordPieceTokenizer t = WordPieceTokenizer::from_vocab_file(KILN_SOURCE_DIR "/data/bert-base-uncased-vocab.txt", false);
   // The uncased vocabulary has no capitals: cased words fall apart or become [UNK].
   EXPECT_EQ(t.tokenize("Hello hello"), (Tokens{"[UNK]", "hello"}));
+}
+
+TEST(WordPiece, ReadsTheTokenizerJsonWordPieceForm) {
+  TempDir dir;
+  const std::string path = dir.file("tokenizer.json");
+  std::ofstream(path) << R"({"version": "1.0", "normalizer": {"type": "BertNormalizer", "lowercase": false},
+    "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 5,
+              "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "Un": 4, "##aff": 5, "##able": 6, "x": 7}}})";
+  const WordPieceTokenizer t = WordPieceTokenizer::from_tokenizer_json(path);
+  EXPECT_FALSE(t.lowercase());
+  EXPECT_EQ(t.vocab_size(), 8u);
+  EXPECT_EQ(t.tokenize("Unaff x xxxxxx"), (Tokens{"Un", "##aff", "x", "[UNK]"}));  // max 5 characters per word
+  EXPECT_EQ(t.encode("x", nullptr, 0, false).ids, (std::vector<int64_t>{2, 7, 3}));
+  std::ofstream(dir.file("bpe.json")) << R"({"model": {"type": "BPE", "vocab": {}}})";
+  EXPECT_KILN_ERROR(WordPieceTokenizer::from_tokenizer_json(dir.file("bpe.json")), {"model type 'BPE' is not supported (expected WordPiece)"});
 }
 
 TEST(WordPiece, BadInputIsAClearError) {

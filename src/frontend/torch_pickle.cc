@@ -1,0 +1,324 @@
+// pytorch_model.bin without executing it: torch.save writes a zip archive holding data.pkl (a pickle of
+// the state dict) and data/<key> (the raw storages). The pickle is interpreted by a small stack machine
+// that knows the opcodes torch.save emits and exactly four callables (OrderedDict, _rebuild_tensor_v2,
+// _rebuild_parameter and the storage types as persistent ids); any other global is refused, so a
+// malicious checkpoint cannot run code.
+#include "frontend/torch_pickle.h"
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <variant>
+
+#include "kiln/error.h"
+#include "util/half.h"
+
+namespace kiln::frontend {
+namespace {
+
+// ---- zip (stored entries, as torch.save writes them) ---------------------------------------------------
+struct ZipEntry {
+  uint64_t offset = 0, size = 0;  // of the data
+};
+
+template <typename T> T le(const std::string& b, size_t at) {
+  if (at + sizeof(T) > b.size()) fail("truncated zip structure");
+  T v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<uint8_t>(b[at + i])) << (8 * i);
+  return v;
+}
+
+std::map<std::string, ZipEntry> read_zip(const std::string& bytes, const std::string& path) {
+  if (bytes.size() < 22) fail("'", path, "' is not a zip archive (", bytes.size(), " bytes)");
+  size_t eocd = std::string::npos;
+  for (size_t i = bytes.size() - 22 + 1; i-- > 0 && bytes.size() - i < 22 + 65536;)
+    if (le<uint32_t>(bytes, i) == 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  if (eocd == std::string::npos) fail("'", path, "' is not a zip archive (no end-of-directory record): not a torch.save file");
+  uint64_t count = le<uint16_t>(bytes, eocd + 10), cd = le<uint32_t>(bytes, eocd + 16);
+  if (cd == 0xFFFFFFFFu || count == 0xFFFF) {  // zip64: the locator just before the record
+    if (eocd < 20 || le<uint32_t>(bytes, eocd - 20) != 0x07064b50) fail("'", path, "': bad zip64 locator");
+    const uint64_t rec = le<uint64_t>(bytes, eocd - 20 + 8);
+    count = le<uint64_t>(bytes, rec + 32);
+    cd = le<uint64_t>(bytes, rec + 48);
+  }
+  std::map<std::string, ZipEntry> entries;
+  size_t p = cd;
+  for (uint64_t i = 0; i < count; ++i) {
+    if (le<uint32_t>(bytes, p) != 0x02014b50) fail("'", path, "': bad zip central directory entry ", i);
+    const uint16_t method = le<uint16_t>(bytes, p + 10), name_len = le<uint16_t>(bytes, p + 28), extra_len = le<uint16_t>(bytes, p + 30),
+                   comment_len = le<uint16_t>(bytes, p + 32);
+    uint64_t csize = le<uint32_t>(bytes, p + 20), usize = le<uint32_t>(bytes, p + 24), local = le<uint32_t>(bytes, p + 42);
+    const std::string name = bytes.substr(p + 46, name_len);
+    for (size_t e = p + 46 + name_len; e + 4 <= p + 46 + name_len + extra_len;) {  // zip64 extra field
+      const uint16_t id = le<uint16_t>(bytes, e), len = le<uint16_t>(bytes, e + 2);
+      if (id == 1) {
+        size_t q = e + 4;
+        if (usize == 0xFFFFFFFFu) usize = le<uint64_t>(bytes, q), q += 8;
+        if (csize == 0xFFFFFFFFu) csize = le<uint64_t>(bytes, q), q += 8;
+        if (local == 0xFFFFFFFFu) local = le<uint64_t>(bytes, q);
+      }
+      e += 4 + len;
+    }
+    if (method != 0) fail("'", path, "': entry '", name, "' is compressed (method ", method, "); torch.save stores entries uncompressed");
+    if (le<uint32_t>(bytes, local) != 0x04034b50) fail("'", path, "': bad zip local header for '", name, "'");
+    const uint64_t data = local + 30 + le<uint16_t>(bytes, local + 26) + le<uint16_t>(bytes, local + 28);
+    if (data + usize > bytes.size()) fail("'", path, "': entry '", name, "' lies outside the file");
+    entries[name] = {data, usize};
+    p += 46 + name_len + extra_len + comment_len;
+  }
+  return entries;
+}
+
+// ---- the pickle machine ---------------------------------------------------------------------------------
+struct Obj;
+using Ptr = std::shared_ptr<Obj>;
+struct Global { std::string module, name; };
+struct StorageRef { std::string key; DType dtype; };
+struct TensorRef { StorageRef storage; int64_t offset = 0; Dims size, stride; };
+struct Obj {
+  enum Kind { none, boolean, integer, real, text, tuple, list, dict, global, storage, tensor, mark } kind = none;
+  int64_t i = 0;
+  double f = 0;
+  std::string s;
+  std::vector<Ptr> items;                    // tuple, list
+  std::vector<std::pair<Ptr, Ptr>> pairs;    // dict
+  Global g;
+  StorageRef st;
+  TensorRef t;
+};
+Ptr make(Obj::Kind k) {
+  auto o = std::make_shared<Obj>();
+  o->kind = k;
+  return o;
+}
+
+DType storage_dtype(const std::string& name, const std::string& path) {
+  if (name == "FloatStorage") return DType::f32;
+  if (name == "HalfStorage") return DType::f16;
+  if (name == "BFloat16Storage") return DType::bf16;
+  fail("'", path, "': storage type torch.", name, " is not supported (FloatStorage, HalfStorage, BFloat16Storage)");
+}
+
+Dims ints_of(const Ptr& tuple, const char* what, const std::string& path) {
+  if (tuple->kind != Obj::tuple) fail("'", path, "': ", what, " is not a tuple");
+  Dims d;
+  for (const Ptr& x : tuple->items) {
+    if (x->kind != Obj::integer) fail("'", path, "': ", what, " holds a non-integer");
+    d.push_back(x->i);
+  }
+  return d;
+}
+
+Ptr unpickle(const std::string& b, const std::string& path) {
+  std::vector<Ptr> stack;
+  std::map<uint64_t, Ptr> memo;
+  size_t p = 0;
+  auto need = [&](size_t n) {
+    if (p + n > b.size()) fail("'", path, "': data.pkl is truncated at byte ", p);
+  };
+  auto pop = [&]() {
+    if (stack.empty()) fail("'", path, "': data.pkl pops an empty stack at byte ", p);
+    Ptr v = stack.back();
+    stack.pop_back();
+    return v;
+  };
+  auto pop_mark = [&]() {
+    std::vector<Ptr> items;
+    while (!stack.empty() && stack.back()->kind != Obj::mark) items.insert(items.begin(), pop());
+    if (stack.empty()) fail("'", path, "': data.pkl has no MARK at byte ", p);
+    stack.pop_back();
+    return items;
+  };
+  auto line = [&]() {
+    const size_t e = b.find('\n', p);
+    if (e == std::string::npos) fail("'", path, "': data.pkl is truncated at byte ", p);
+    std::string s = b.substr(p, e - p);
+    p = e + 1;
+    return s;
+  };
+  for (;;) {
+    need(1);
+    const uint8_t op = static_cast<uint8_t>(b[p++]);
+    switch (op) {
+      case 0x80: need(1); ++p; break;  // PROTO
+      case 0x95: need(8); p += 8; break;  // FRAME
+      case '.': return pop();  // STOP
+      case '}': stack.push_back(make(Obj::dict)); break;
+      case ']': stack.push_back(make(Obj::list)); break;
+      case ')': stack.push_back(make(Obj::tuple)); break;
+      case '(': stack.push_back(make(Obj::mark)); break;
+      case 'N': stack.push_back(make(Obj::none)); break;
+      case 0x88: case 0x89: { auto o = make(Obj::boolean); o->i = op == 0x88; stack.push_back(o); break; }
+      case 'K': { need(1); auto o = make(Obj::integer); o->i = static_cast<uint8_t>(b[p++]); stack.push_back(o); break; }
+      case 'M': { need(2); auto o = make(Obj::integer); o->i = le<uint16_t>(b, p); p += 2; stack.push_back(o); break; }
+      case 'J': { need(4); auto o = make(Obj::integer); o->i = static_cast<int32_t>(le<uint32_t>(b, p)); p += 4; stack.push_back(o); break; }
+      case 0x8a: {  // LONG1
+        need(1);
+        const size_t n = static_cast<uint8_t>(b[p++]);
+        need(n);
+        if (n > 8) fail("'", path, "': data.pkl has an integer wider than 64 bits");
+        int64_t v = 0;
+        for (size_t k = 0; k < n; ++k) v |= static_cast<int64_t>(static_cast<uint8_t>(b[p + k])) << (8 * k);
+        if (n && n < 8 && (static_cast<uint8_t>(b[p + n - 1]) & 0x80)) v -= int64_t{1} << (8 * n);
+        p += n;
+        auto o = make(Obj::integer);
+        o->i = v;
+        stack.push_back(o);
+        break;
+      }
+      case 'G': {  // BINFLOAT, big-endian
+        need(8);
+        uint64_t u = 0;
+        for (int k = 0; k < 8; ++k) u = u << 8 | static_cast<uint8_t>(b[p + k]);
+        p += 8;
+        auto o = make(Obj::real);
+        std::memcpy(&o->f, &u, 8);
+        stack.push_back(o);
+        break;
+      }
+      case 'X': case 0x8c: case 'U': case 'T': {  // BINUNICODE, SHORT_BINUNICODE, SHORT_BINSTRING, BINSTRING
+        size_t n;
+        if (op == 'X' || op == 'T') need(4), n = le<uint32_t>(b, p), p += 4;
+        else need(1), n = static_cast<uint8_t>(b[p++]);
+        need(n);
+        auto o = make(Obj::text);
+        o->s = b.substr(p, n);
+        p += n;
+        stack.push_back(o);
+        break;
+      }
+      case 'c': {  // GLOBAL module\nname\n: only the callables a state dict needs
+        auto o = make(Obj::global);
+        o->g.module = line();
+        o->g.name = line();
+        const std::string full = o->g.module + "." + o->g.name;
+        const bool allowed = full == "collections.OrderedDict" || full == "torch._utils._rebuild_tensor_v2" ||
+                             full == "torch._utils._rebuild_parameter" || (o->g.module == "torch" && o->g.name.size() > 7 &&
+                                                                            o->g.name.compare(o->g.name.size() - 7, 7, "Storage") == 0);
+        if (!allowed) fail("'", path, "': data.pkl refers to ", full, ", which is not part of a tensor state dict; Kiln does not execute pickled code");
+        stack.push_back(o);
+        break;
+      }
+      case 'q': need(1); memo[static_cast<uint8_t>(b[p++])] = stack.empty() ? nullptr : stack.back(); break;
+      case 'r': need(4); memo[le<uint32_t>(b, p)] = stack.empty() ? nullptr : stack.back(); p += 4; break;
+      case 0x94: memo[memo.size()] = stack.empty() ? nullptr : stack.back(); break;  // MEMOIZE
+      case 'h': case 'j': {
+        uint64_t k;
+        if (op == 'h') need(1), k = static_cast<uint8_t>(b[p++]);
+        else need(4), k = le<uint32_t>(b, p), p += 4;
+        auto it = memo.find(k);
+        if (it == memo.end() || !it->second) fail("'", path, "': data.pkl reads memo ", k, " before writing it");
+        stack.push_back(it->second);
+        break;
+      }
+      case 0x85: case 0x86: case 0x87: {
+        const size_t n = op - 0x84;
+        auto o = make(Obj::tuple);
+        for (size_t k = 0; k < n; ++k) o->items.insert(o->items.begin(), pop());
+        stack.push_back(o);
+        break;
+      }
+      case 't': { auto o = make(Obj::tuple); o->items = pop_mark(); stack.push_back(o); break; }
+      case 'l': { auto o = make(Obj::list); o->items = pop_mark(); stack.push_back(o); break; }
+      case 'a': { Ptr v = pop(); stack.back()->items.push_back(v); break; }
+      case 'e': { std::vector<Ptr> v = pop_mark(); Ptr l = stack.back(); l->items.insert(l->items.end(), v.begin(), v.end()); break; }
+      case 's': { Ptr v = pop(), k = pop(); stack.back()->pairs.emplace_back(k, v); break; }
+      case 'u': {
+        std::vector<Ptr> v = pop_mark();
+        if (v.size() % 2) fail("'", path, "': data.pkl SETITEMS with an odd count");
+        for (size_t k = 0; k < v.size(); k += 2) stack.back()->pairs.emplace_back(v[k], v[k + 1]);
+        break;
+      }
+      case 'b': pop(); break;  // BUILD: state for an OrderedDict or a parameter; nothing to keep
+      case 'Q': {  // BINPERSID: ('storage', torch.<T>Storage, key, location, numel)
+        Ptr pid = pop();
+        if (pid->kind != Obj::tuple || pid->items.size() < 3 || pid->items[0]->s != "storage" || pid->items[1]->kind != Obj::global)
+          fail("'", path, "': data.pkl has a persistent id that is not a storage");
+        auto o = make(Obj::storage);
+        o->st.dtype = storage_dtype(pid->items[1]->g.name, path);
+        o->st.key = pid->items[2]->s;
+        stack.push_back(o);
+        break;
+      }
+      case 'R': {  // REDUCE: callable(*args), for the allowed callables only
+        Ptr args = pop(), fn = pop();
+        if (fn->kind != Obj::global || args->kind != Obj::tuple) fail("'", path, "': data.pkl calls something that is not an allowed global");
+        const std::string full = fn->g.module + "." + fn->g.name;
+        if (full == "collections.OrderedDict") {
+          stack.push_back(make(Obj::dict));
+        } else if (full == "torch._utils._rebuild_tensor_v2") {
+          if (args->items.size() < 4 || args->items[0]->kind != Obj::storage || args->items[1]->kind != Obj::integer)
+            fail("'", path, "': data.pkl rebuilds a tensor with unexpected arguments");
+          auto o = make(Obj::tensor);
+          o->t.storage = args->items[0]->st;
+          o->t.offset = args->items[1]->i;
+          o->t.size = ints_of(args->items[2], "a tensor size", path);
+          o->t.stride = ints_of(args->items[3], "a tensor stride", path);
+          stack.push_back(o);
+        } else if (full == "torch._utils._rebuild_parameter") {
+          if (args->items.empty() || args->items[0]->kind != Obj::tensor) fail("'", path, "': data.pkl rebuilds a parameter without a tensor");
+          stack.push_back(args->items[0]);
+        } else {
+          fail("'", path, "': data.pkl calls ", full, ", which Kiln does not execute");
+        }
+        break;
+      }
+      default:
+        fail("'", path, "': data.pkl uses pickle opcode 0x", std::hex, static_cast<int>(op), std::dec, " at byte ", p - 1,
+             ", which a torch.save state dict does not need");
+    }
+  }
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> read_torch_state_dict(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot read '", path, "': ", std::strerror(errno));
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::map<std::string, ZipEntry> zip = read_zip(bytes, path);
+  std::string prefix;
+  for (const auto& [name, _] : zip)
+    if (name.size() >= 8 && name.compare(name.size() - 8, 8, "data.pkl") == 0) prefix = name.substr(0, name.size() - 8);
+  auto pkl = zip.find(prefix + "data.pkl");
+  if (pkl == zip.end()) fail("'", path, "' has no data.pkl: not a torch.save file");
+  const Ptr root = unpickle(bytes.substr(pkl->second.offset, pkl->second.size), path);
+  if (root->kind != Obj::dict) fail("'", path, "': the pickled object is not a state dict");
+  std::map<std::string, Tensor> out;
+  for (const auto& [k, v] : root->pairs) {
+    if (k->kind != Obj::text || v->kind != Obj::tensor) continue;  // non-tensor entries (metadata) are skipped
+    const TensorRef& t = v->t;
+    auto data = zip.find(prefix + "data/" + t.storage.key);
+    if (data == zip.end()) fail("'", path, "': tensor '", k->s, "' refers to storage ", t.storage.key, ", which the archive lacks");
+    const size_t esz = dtype_size(t.storage.dtype);
+    const int64_t elements = static_cast<int64_t>(data->second.size / esz);
+    if (t.size.size() != t.stride.size()) fail("'", path, "': tensor '", k->s, "' has ", t.size.size(), " sizes and ", t.stride.size(), " strides");
+    Tensor out_t(DType::f32, t.size);
+    std::vector<int64_t> idx(t.size.size(), 0);
+    for (int64_t n = 0; n < out_t.numel(); ++n) {
+      int64_t at = t.offset;
+      for (size_t d = 0; d < idx.size(); ++d) at += idx[d] * t.stride[d];
+      if (at < 0 || at >= elements) fail("'", path, "': tensor '", k->s, "' reads element ", at, " of a ", elements, "-element storage");
+      const char* src = bytes.data() + data->second.offset + at * esz;
+      float val;
+      if (t.storage.dtype == DType::f32) std::memcpy(&val, src, 4);
+      else {
+        uint16_t h;
+        std::memcpy(&h, src, 2);
+        val = t.storage.dtype == DType::f16 ? f16_to_f32(h) : bf16_to_f32(h);
+      }
+      out_t.data_as<float>()[n] = val;
+      for (size_t d = idx.size(); d-- > 0;) {
+        if (++idx[d] < t.size[d]) break;
+        idx[d] = 0;
+      }
+    }
+    out.emplace(k->s, std::move(out_t));
+  }
+  return out;
+}
+
+}  // namespace kiln::frontend

@@ -1,0 +1,14 @@
+// pytorch_model.bin (torch.save's zip + pickle format) read without executing anything: see
+// torch_pickle.cc. Tensors (f32, f16, bf16 storages; any strides) are returned contiguous in f32.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "kiln/tensor.h"
+
+namespace kiln::frontend {
+
+std::map<std::string, Tensor> read_torch_state_dict(const std::string& path);
+
+}  // namespace kiln::frontend
