@@ -157,19 +157,21 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
     m = frontend::import_onnx(model_path);
   }
   if (opts.pad_id < 0) opts.pad_id = 0;
+  // Input roles (what the runtime pads each input with): detected below on the optimised graph, then
+  // --input-role overrides.
   std::map<std::string, InputRole> roles;
   auto apply_role_options = [&] {
-  for (const auto& [name, role] : options.input_roles) {
-    if (role != "token_ids" && role != "attention_mask" && role != "token_type_ids" && role != "other")
-      fail("--input-role ", name, "=", role, ": the role must be token_ids, attention_mask, token_type_ids or other");
-    auto it = roles.find(name);
-    if (it == roles.end()) {
-      std::string names;
-      for (const auto& [n, _] : roles) names += (names.empty() ? "" : ", ") + n;
-      fail("--input-role ", name, "=", role, ": the model has no input named '", name, "' (its inputs: ", names, ")");
+    for (const auto& [name, role] : options.input_roles) {
+      if (role != "token_ids" && role != "attention_mask" && role != "token_type_ids" && role != "other")
+        fail("--input-role ", name, "=", role, ": the role must be token_ids, attention_mask, token_type_ids or other");
+      auto it = roles.find(name);
+      if (it == roles.end()) {
+        std::string names;
+        for (const auto& [n, _] : roles) names += (names.empty() ? "" : ", ") + n;
+        fail("--input-role ", name, "=", role, ": the model has no input named '", name, "' (its inputs: ", names, ")");
+      }
+      it->second.role = role;
     }
-    it->second.role = role;
-  }
   };
   r.source_nodes = m.onnx_nodes;
   r.constant_nodes = m.constant_nodes;
