@@ -40,8 +40,11 @@ struct Request {
   int64_t seq = 0;     // its own sequence length (<= the bucket's); 0 for models without one
   std::promise<std::vector<NamedTensor>> done;
   std::vector<NamedTensor> results;  // filled row by row by the lane's last stage
-  int64_t remaining = 0;             // rows not yet answered (touched by one lane's last stage only)
-  bool failed = false;
+  // Rows not yet computed, and whether the promise has been set. A request's jobs all run in one lane,
+  // but a pipeline's first stage (a failed load) and last stage (results) may touch it at once: atomics,
+  // and whoever flips `answered` first sets the promise.
+  std::atomic<int64_t> remaining{0};
+  std::atomic<bool> answered{false};
 };
 
 // One call of the compiled batch: which request rows go into which batch rows.
@@ -460,8 +463,9 @@ struct Engine::Impl {
           for (const Job::Piece& p : slot.job.pieces) stats.rows += p.rows;
         }
         for (const Job::Piece& p : slot.job.pieces) {
-          p.req->remaining -= batchable ? p.rows : p.req->rows;
-          if (p.req->remaining == 0 && !p.req->failed) p.req->done.set_value(std::move(p.req->results));
+          const int64_t rows = batchable ? p.rows : p.req->rows;
+          if (p.req->remaining.fetch_sub(rows) == rows && !p.req->answered.exchange(true))
+            p.req->done.set_value(std::move(p.req->results));
         }
       }
     } catch (...) {
@@ -473,8 +477,7 @@ struct Engine::Impl {
 
   void fail_job(Slot& slot, std::exception_ptr e) {
     for (const Job::Piece& p : slot.job.pieces)
-      if (!p.req->failed) {
-        p.req->failed = true;
+      if (!p.req->answered.exchange(true)) {
         p.req->done.set_exception(e);
       }
     slot.job.pieces.clear();
