@@ -264,3 +264,35 @@ TEST_F(ArtifactTest, CorruptPlanJsonWithValidChecksumIsReported) {
 
 }  // namespace
 }  // namespace kiln::test
+
+namespace kiln::test {
+namespace {
+
+// Sequence buckets: several plans over one WEIGHTS section, extra sections (the tokenizer's VOCAB), and
+// byte-identical constants of different plans stored once.
+TEST(ArtifactBuckets, SeveralPlansSharedWeightsAndExtraSections) {
+  TempDir dir;
+  planner::WeightBlob blob;
+  const float a[4] = {1, 2, 3, 4}, b[2] = {5, 6};
+  const uint64_t oa = blob.place(a, sizeof a), ob = blob.place(b, sizeof b), oa2 = blob.place(a, sizeof a);
+  EXPECT_EQ(oa, oa2);  // the same bytes again: shared
+  EXPECT_NE(oa, ob);
+  EXPECT_EQ(ob % planner::kAlignment, 0u);
+  planner::Plan p0 = sample_plan(), p1 = sample_plan();
+  p1.tensors[0].dims = {2, 3};
+  p1.steps.pop_back();
+  std::vector<const planner::Plan*> plans = {&p0, &p1};
+  const std::string path = dir.file("b.kiln");
+  blob.bytes.resize(planner::align_up(std::max<size_t>(blob.bytes.size(), 128)), '\0');
+  artifact::write_artifact(path, sample_meta(), plans, blob.bytes, {{"VOCAB", "[PAD]\n[UNK]\n"}});
+  artifact::MappedArtifact art(path);
+  ASSERT_EQ(art.plan_count(), 2u);
+  EXPECT_EQ(art.plan(0).steps.size(), p0.steps.size());
+  EXPECT_EQ(art.plan(1).steps.size(), p1.steps.size());
+  EXPECT_EQ(art.section("VOCAB"), "[PAD]\n[UNK]\n");
+  EXPECT_EQ(art.section("NOPE"), "");
+  EXPECT_THROW(art.plan(2), std::out_of_range);
+}
+
+}  // namespace
+}  // namespace kiln::test
