@@ -37,13 +37,6 @@ double rss_mib() {
   return 0;
 }
 
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t idx = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, idx == 0 ? 0 : idx - 1)];
-}
-
 // `rows` rows made by cycling the rows of the generated compiled-batch inputs.
 std::vector<NamedTensor> request_of(const std::vector<NamedTensor>& sample, int64_t rows) {
   std::vector<NamedTensor> out;

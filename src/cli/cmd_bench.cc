@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "artifact/artifact.h"
 #include "cli/bench_sweep.h"
 #include "cli/sample_inputs.h"
 #include "compiler/calibration.h"
@@ -25,12 +26,6 @@
 
 namespace kiln::cli {
 namespace {
-
-double percentile(std::vector<double> sorted, double q) {
-  if (sorted.empty()) return 0;
-  size_t idx = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-  return sorted[std::min(sorted.size() - 1, idx == 0 ? 0 : idx - 1)];
-}
 
 // One artifact under measurement.
 struct Bench {
@@ -134,7 +129,7 @@ Command add_bench(CLI::App& app) {
       spec.json = args->json;
       spec.csv = args->csv;
       spec.plot = args->plot;
-      const int64_t compiled = nlohmann::json::parse(Session(args->artifacts[0]).metadata_json())["options"].value("batch", int64_t{1});
+      const int64_t compiled = artifact::MappedArtifact(args->artifacts[0]).meta().at("options").value("batch", int64_t{1});
       spec.batch = list("--batch", args->batch, static_cast<int>(compiled));
       if (!(args->seconds > 0) || args->seconds > 86400) fail("--seconds must be in (0, 86400], got ", args->seconds);
       return run_bench_sweep(spec);

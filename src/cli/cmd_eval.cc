@@ -54,13 +54,6 @@ int column_of(const std::string& spec, const std::vector<std::string>& header, c
   fail(path, ": ", flag, " '", spec, "' is not a column", header.empty() ? " (the file has no header: give an index)" : " (columns: " + names + ")");
 }
 
-double percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t idx = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, idx == 0 ? 0 : idx - 1)];
-}
-
 }  // namespace
 
 Command add_eval(CLI::App& app) {
@@ -128,8 +121,7 @@ Command add_eval(CLI::App& app) {
     if (rows.empty()) fail("'", args->data, "' has no rows");
 
     EngineOptions options;
-    if (args->threads > 0)
-      options.core_groups = {CoreGroup(allowed_cpus().begin(), allowed_cpus().begin() + std::min<size_t>(args->threads, allowed_cpus().size()))};
+    options.core_groups = threads_core_groups(args->threads);
     Engine engine(args->artifact, options);
     const int64_t batch = engine.compiled_batch();
     std::vector<int64_t> pred;
@@ -147,7 +139,7 @@ Command add_eval(CLI::App& app) {
         }
       }
       const auto a = std::chrono::steady_clock::now();
-      const std::vector<NamedTensor> out = engine.run(inputs_for(engine, enc));
+      const std::vector<NamedTensor> out = engine.run(inputs_for(tm, engine, enc));
       call_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
       const Tensor& y = out.at(0).tensor;
       if (y.dims().size() != 2) fail("output '", out[0].name, "' is ", dims_to_string(y.dims()), ": eval expects a [rows, classes] classifier output");

@@ -45,10 +45,10 @@ void make_dirs(const std::string& path) {
 int run_text(const std::string& artifact, const std::string& text, const std::string* pair, bool json, int threads) {
   const TextModel tm = load_text_model(artifact);
   EngineOptions options;
-  if (threads > 0) options.core_groups = {CoreGroup(allowed_cpus().begin(), allowed_cpus().begin() + std::min<size_t>(threads, allowed_cpus().size()))};
+  options.core_groups = threads_core_groups(threads);
   Engine engine(artifact, options);
   const Encoding e = tm.tokenizer.encode(text, pair, tm.max_length, false);
-  const std::vector<NamedTensor> out = engine.run(inputs_for(engine, {e}));
+  const std::vector<NamedTensor> out = engine.run(inputs_for(tm, engine, {e}));
   const Tensor& y = out.at(0).tensor;
   if (y.dtype() != DType::f32 || y.dims().size() != 2) fail("output '", out[0].name, "' is ", dims_to_string(y.dims()), ": --text expects a [rows, n] output");
   const int64_t n = y.dims()[1];
@@ -108,7 +108,7 @@ Command add_run(CLI::App& app) {
     std::vector<NamedTensor> inputs = read_input_specs(args->inputs);
     make_dirs(args->output_dir);
     EngineOptions options;
-    if (args->threads > 0) options.core_groups = {CoreGroup(allowed_cpus().begin(), allowed_cpus().begin() + std::min<size_t>(args->threads, allowed_cpus().size()))};
+    options.core_groups = threads_core_groups(args->threads);
     options.truncate = args->truncate;
     Engine engine(args->artifact, options);
     const auto t0 = std::chrono::steady_clock::now();

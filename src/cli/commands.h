@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "kiln/topology.h"
+
 namespace kiln::cli {
 
 using Command = std::function<int()>;
@@ -32,6 +34,10 @@ void check_threads(int threads);
 
 // "1.5 MiB"
 std::string human_bytes(double bytes);
+// Nearest-rank percentile (q in [0, 1]) of unsorted samples; 0 for none. Every latency report uses it.
+double percentile(std::vector<double> samples, double q);
+// The core group of --threads N: the first N CPUs this process may use (empty for 0: the default).
+std::vector<CoreGroup> threads_core_groups(int threads);
 // "kiln 0.1.0 (artifact format 1, oneDNN 2.6.3, CPU tier avx512)"
 std::string version_line();
 

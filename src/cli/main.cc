@@ -1,4 +1,6 @@
 // The `kiln` binary: subcommand dispatch and the CLI's one error boundary.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -36,6 +38,19 @@ std::string human_bytes(double b) {
   char buf[32];
   std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
   return buf;
+}
+
+double percentile(std::vector<double> samples, double q) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  const size_t idx = static_cast<size_t>(std::ceil(q * static_cast<double>(samples.size())));
+  return samples[std::min(samples.size() - 1, idx == 0 ? 0 : idx - 1)];
+}
+
+std::vector<CoreGroup> threads_core_groups(int threads) {
+  if (threads <= 0) return {};
+  const std::vector<int>& cpus = allowed_cpus();
+  return {CoreGroup(cpus.begin(), cpus.begin() + std::min<size_t>(threads, cpus.size()))};
 }
 
 std::string version_line() {

@@ -16,23 +16,22 @@ TextModel load_text_model(const std::string& artifact_path) {
   const std::string vocab = art.section("VOCAB");
   if (!meta.contains("tokenizer") || vocab.empty())
     fail("artifact '", artifact_path, "' has no tokenizer: compile it with --vocab vocab.txt or --tokenizer tokenizer.json");
-  TextModel m{WordPieceTokenizer::from_vocab_text(vocab, meta["tokenizer"].value("lowercase", true), artifact_path), {}, 0};
+  TextModel m{WordPieceTokenizer::from_vocab_text(vocab, meta["tokenizer"].value("lowercase", true), artifact_path), {}, 0, {}};
+  for (const auto& in : meta.value("inputs", nlohmann::json::array())) m.roles[in.value("name", "")] = in.value("role", "other");
   if (meta.contains("labels")) m.labels = meta["labels"].get<std::vector<std::string>>();
   if (meta.contains("seq_buckets") && !meta["seq_buckets"].empty()) m.max_length = meta["seq_buckets"].back().get<int64_t>();
   else m.max_length = meta.at("options").value("seq", int64_t{0});
   return m;
 }
 
-std::vector<NamedTensor> inputs_for(const Engine& engine, const std::vector<Encoding>& encodings) {
-  const nlohmann::json meta = nlohmann::json::parse(engine.metadata_json());
+std::vector<NamedTensor> inputs_for(const TextModel& model, const Engine& engine, const std::vector<Encoding>& encodings) {
   size_t seq = 1;
   for (const Encoding& e : encodings) seq = std::max(seq, e.ids.size());
   const int64_t rows = static_cast<int64_t>(encodings.size());
   std::vector<NamedTensor> inputs;
   for (const TensorSpec& spec : engine.inputs()) {
-    std::string role = "other";
-    for (const auto& in : meta.value("inputs", nlohmann::json::array()))
-      if (in.value("name", "") == spec.name) role = in.value("role", "other");
+    auto it = model.roles.find(spec.name);
+    const std::string role = it == model.roles.end() ? "other" : it->second;
     if (role == "other")
       fail("model input '", spec.name, "' has no text role (token_ids, attention_mask or token_type_ids): "
            "compile with --input-role ", spec.name, "=ROLE");

@@ -7,7 +7,8 @@
 // No transposes or reshapes are materialised: the [batch, seq, heads, dim] views are strides. The chunk
 // is as many batch elements as keep the [chunk, heads, Sq, Sk] scores tile within kScoresBudget (8 MiB:
 // all of BERT-base's batch 8 at seq 128, one element at seq 384): three primitive calls per chunk
-// instead of per batch element, which matters for small tiles (seq 128: 1.5x faster than per element).
+// instead of per batch element, which matters for small tiles (BERT-base batch 8, seq 128: attention
+// 39 -> 31 ms per run in `kiln profile`).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
