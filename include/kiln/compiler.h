@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "kiln/tensor.h"
+
 namespace kiln {
 
 struct CompileOptions {
@@ -34,6 +36,10 @@ struct CompileOptions {
   bool lowercase = true;
   std::vector<std::string> labels;
   std::map<std::string, int64_t> dims;
+  // Graph inputs bound to constant values (`--constant-input NAME=FILE.npy`): each becomes an initializer
+  // before shapes are bound, so folding sees its value (a Reshape target, Slice starts, Range limits...)
+  // and the artifact no longer takes it as an input. Its dtype and shape must match the input's.
+  std::map<std::string, Tensor> constant_inputs;
   // Run the fusion passes (attention, GEMM epilogues, LayerNorm, GELU). Off only to debug or compare.
   bool fuse = true;
   // Precision (docs/precision.md). auto_cast: "none" (fp32), "matmult" (GEMM inputs in cast_type,

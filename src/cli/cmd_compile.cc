@@ -2,6 +2,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/npy.h"
 #include "kiln/compiler.h"
 #include "kiln/error.h"
 #include "util/file.h"
@@ -14,7 +15,7 @@ Command add_compile(CLI::App& app) {
     std::string model, output, dump_ir;
     int64_t batch = 0, pad_id = -1;
     std::string seq;
-    std::vector<std::string> dims, roles;
+    std::vector<std::string> dims, roles, constant_inputs;
     std::string vocab, tokenizer, labels;
     bool cased = false;
     bool no_fuse = false;
@@ -38,6 +39,9 @@ Command add_compile(CLI::App& app) {
   cmd->add_flag("--cased", args->cased, "With --vocab: keep case and accents (default: uncased)");
   cmd->add_option("--labels", args->labels, "Names of the output classes, comma-separated (e.g. negative,positive)");
   CLI::Option* pad_opt = cmd->add_option("--pad-id", args->pad_id, "Token id the runtime pads shorter requests with (default 0, BERT's [PAD])");
+  add_repeated_option(cmd, "--constant-input", args->constant_inputs,
+                      "NAME=FILE.npy: bind this model input to the value in the file at compile time (it becomes a "
+                      "constant and is no longer an input; e.g. a shape or axes input) (repeatable)");
   add_repeated_option(cmd, "--dim", args->dims, "Value of any other dynamic dim, by its ONNX name: NAME=VALUE (repeatable)");
   cmd->add_option("--dump-ir", args->dump_ir, "Also write the optimised IR as text to this file");
   cmd->add_flag("--no-fuse", args->no_fuse, "Skip the fusion passes (to debug or compare)");
@@ -118,6 +122,13 @@ Command add_compile(CLI::App& app) {
       }
       positive(("--dim " + d.substr(0, eq)).c_str(), v);
       opts.dims[d.substr(0, eq)] = v;
+    }
+    for (const std::string& c : args->constant_inputs) {
+      const size_t eq = c.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == c.size()) fail("--constant-input '", c, "' must be NAME=FILE.npy");
+      const std::string name = c.substr(0, eq);
+      if (opts.constant_inputs.count(name)) fail("--constant-input ", name, " is given twice");
+      opts.constant_inputs[name] = read_npy(c.substr(eq + 1));
     }
     std::string out = args->output;
     if (out.empty()) {

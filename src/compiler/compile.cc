@@ -10,6 +10,7 @@
 
 #include "artifact/artifact.h"
 #include "compiler/calibration.h"
+#include "compiler/constant_inputs.h"
 #include "frontend/hf_import.h"
 #include "frontend/onnx_import.h"
 #include "kernels/kernel.h"
@@ -19,6 +20,7 @@
 #include "kiln/tokenizer.h"
 #include "kiln/version.h"
 #include "ops/op_schema.h"
+#include "passes/batch_axes.h"
 #include "passes/passes.h"
 #include "planner/plan.h"
 #include "planner/stages.h"
@@ -75,9 +77,16 @@ std::map<std::string, InputRole> detect_input_roles(const ir::Graph& g) {
   return roles;
 }
 
-nlohmann::json tensor_specs(const planner::Plan& p, const std::vector<int>& ids) {
+// The plan's outputs (in graph output order, as the analysis) with their batch and sequence axes.
+nlohmann::json output_specs(const planner::Plan& p, const passes::BatchAxes& axes) {
+  KILN_CHECK(axes.outputs.size() == p.outputs.size(), "the batch-axis analysis saw ", axes.outputs.size(),
+             " outputs, the plan has ", p.outputs.size());
   nlohmann::json a = nlohmann::json::array();
-  for (int id : ids) a.push_back({{"name", p.tensors[id].name}, {"dtype", dtype_name(p.tensors[id].dtype)}, {"dims", p.tensors[id].dims}});
+  for (size_t o = 0; o < p.outputs.size(); ++o) {
+    const planner::PlanTensor& t = p.tensors[p.outputs[o]];
+    a.push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"dims", t.dims},
+                 {"batch_axis", axes.outputs[o].batch}, {"seq_axis", axes.outputs[o].seq}});
+  }
   return a;
 }
 
@@ -156,6 +165,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   } else {
     m = frontend::import_onnx(model_path);
   }
+  compiler::bind_constant_inputs(m.graph, options.constant_inputs);  // --constant-input: now initializers
   if (opts.pad_id < 0) opts.pad_id = 0;
   // Input roles (what the runtime pads each input with): detected below on the optimised graph, then
   // --input-role overrides.
@@ -173,6 +183,13 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
       it->second.role = role;
     }
   };
+  // Which inputs and outputs carry the batch and sequence dims, and whether rows are independent: what
+  // the runtime may merge, pad and split (passes/batch_axes.h). Found on the unbound graph.
+  CompileOptions first_bucket = options;
+  first_bucket.seq = seqs.front();
+  const passes::BatchAxes axes = passes::find_batch_axes(m.graph, first_bucket);
+  std::map<std::string, passes::TensorAxes> input_axes;
+  for (size_t i = 0; i < m.graph.inputs.size(); ++i) input_axes[m.graph.values[m.graph.inputs[i]].name] = axes.inputs[i];
   r.source_nodes = m.onnx_nodes;
   r.constant_nodes = m.constant_nodes;
   std::vector<ir::Graph> graphs;
@@ -195,6 +212,9 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
     for (int id : g.inputs) {
       const ir::Value& v = g.values[id];
       nlohmann::json in = {{"name", v.name}, {"dtype", dtype_name(v.dtype)}, {"dims", ir::static_dims(v.shape)}};
+      const passes::TensorAxes a = input_axes.count(v.name) ? input_axes.at(v.name) : passes::TensorAxes{};
+      in["batch_axis"] = a.batch;
+      in["seq_axis"] = a.seq;
       auto it = roles.find(v.name);
       if (it != roles.end()) {
         in["role"] = it->second.role;
@@ -267,7 +287,8 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
       {"seq_buckets", seqs},
       {"pad_id", opts.pad_id},
       {"inputs", inputs_json},
-      {"outputs", tensor_specs(plan, plan.outputs)},
+      {"outputs", output_specs(plan, axes)},
+      {"batching", {{"rows_independent", axes.rows_independent}, {"reason", axes.reason}}},
       {"pipeline", pipeline.is_null() ? nlohmann::json{{"stages", 1}} : pipeline},
       {"sizes", {{"weight_bytes", weights.size()}, {"arena_bytes", r.arena_bytes}, {"steps", plan.steps.size()},
                  {"source_nodes", r.source_nodes}, {"constant_nodes", r.constant_nodes}, {"folded_nodes", r.folded_nodes}, {"removed_nodes", r.removed_nodes}}},
