@@ -2,7 +2,10 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -12,6 +15,7 @@
 #include "ops/op_schema.h"
 #include "util/file.h"
 #include "util/sha256.h"
+#include "util/untrusted.h"
 
 namespace kiln::frontend {
 namespace {
@@ -37,18 +41,28 @@ DType dtype_from_onnx(int32_t t, const std::string& what) {
 
 struct Source {
   std::string path;
-  std::string dir;  // for external tensor data
+  std::string dir;  // for external tensor data; empty: the model came from memory and has no directory
 };
 
+// How many values a tensor stores in its typed repeated field (float_data, int64_data, ...).
+int64_t typed_count(const onnx::TensorProto& p, DType t) {
+  switch (t) {
+    case DType::f32: return p.float_data_size();
+    case DType::f64: return p.double_data_size();
+    case DType::i64: return p.int64_data_size();
+    default: return p.int32_data_size();
+  }
+}
+
+// Every declared size is checked against the bytes that hold it (raw_data, the typed field, the external
+// file's size) before the tensor is allocated, so a small file cannot make Kiln allocate gigabytes.
 Tensor tensor_from_proto(const onnx::TensorProto& p, const Source& src, const std::string& what) {
   DType t = dtype_from_onnx(p.data_type(), what);
   Dims dims(p.dims().begin(), p.dims().end());
   for (int64_t d : dims)
     if (d < 0) fail(what, " has a negative dim in ", dims_to_string(dims));
-  // Every path below fills the whole buffer (or fails), so skip zero-filling hundreds of MB.
-  Tensor out = Tensor::uninitialized(t, dims);
-  const size_t nbytes = out.nbytes();
-  const int64_t n = out.numel();
+  const int64_t n = checked_numel(dims, what);
+  const uint64_t nbytes = checked_nbytes(t, dims, what);
   auto expect_count = [&](int64_t got, const char* field) {
     if (got != n) fail(what, ": ", field, " holds ", got, " values, expected ", n, " for shape ", dims_to_string(dims));
   };
@@ -57,19 +71,28 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const Source& src, const st
     int64_t offset = 0, length = -1;
     for (const auto& kv : p.external_data()) {
       if (kv.key() == "location") location = kv.value();
-      else if (kv.key() == "offset") offset = std::stoll(kv.value());
-      else if (kv.key() == "length") length = std::stoll(kv.value());
+      else if (kv.key() == "offset") offset = parse_count(kv.value(), what + ": external data offset");
+      else if (kv.key() == "length") length = parse_count(kv.value(), what + ": external data length");
     }
-    if (location.empty() || location.find("..") != std::string::npos || location[0] == '/')
+    if (location.empty() || location.find("..") != std::string::npos || location[0] == '/' ||
+        location.find('\0') != std::string::npos)
       fail(what, ": external data location '", location, "' must be a file next to the model");
-    if (length >= 0 && static_cast<size_t>(length) != nbytes)
+    if (length >= 0 && static_cast<uint64_t>(length) != nbytes)
       fail(what, ": external data length ", length, " bytes, expected ", nbytes);
-    std::string file = src.dir + "/" + location;
+    if (src.dir.empty()) fail(what, ": external data file '", location, "' cannot be read: the model was given as bytes, not as a file path");
+    const std::string file = src.dir + "/" + location;
+    struct stat st;
+    if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) fail(what, ": cannot open external data file '", file, "'");
+    const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+    if (static_cast<uint64_t>(offset) > file_size || nbytes > file_size - static_cast<uint64_t>(offset))
+      fail(what, ": external data file '", file, "' has ", file_size, " bytes, fewer than offset ", offset, " + ", nbytes, " bytes");
     std::ifstream in(file, std::ios::binary);
     if (!in) fail(what, ": cannot open external data file '", file, "'");
+    // Every path below fills the whole buffer (or fails), so skip zero-filling hundreds of MB.
+    Tensor out = Tensor::uninitialized(t, dims);
     in.seekg(offset);
     in.read(static_cast<char*>(out.data()), static_cast<std::streamsize>(nbytes));
-    if (static_cast<size_t>(in.gcount()) != nbytes)
+    if (static_cast<uint64_t>(in.gcount()) != nbytes)
       fail(what, ": external data file '", file, "' ends before offset ", offset, " + ", nbytes, " bytes");
     return out;
   }
@@ -77,9 +100,12 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const Source& src, const st
     if (p.raw_data().size() != nbytes)
       fail(what, ": raw_data has ", p.raw_data().size(), " bytes, expected ", nbytes, " for ",
            dtype_name(t), dims_to_string(dims));
-    std::memcpy(out.data(), p.raw_data().data(), nbytes);
+    Tensor out = Tensor::uninitialized(t, dims);
+    if (nbytes) std::memcpy(out.data(), p.raw_data().data(), nbytes);
     return out;
   }
+  expect_count(typed_count(p, t), t == DType::f32 ? "float_data" : t == DType::f64 ? "double_data" : t == DType::i64 ? "int64_data" : "int32_data");
+  Tensor out = Tensor::uninitialized(t, dims);
   switch (t) {
     case DType::f32:
       expect_count(p.float_data_size(), "float_data");
@@ -135,16 +161,16 @@ bool op_supported(const onnx::NodeProto& n) {
 
 struct LoadedProto {
   onnx::ModelProto model;
-  std::string bytes;
   int64_t opset = 0;
 };
 
-LoadedProto load_proto(const std::string& path) {
+LoadedProto load_proto(std::string_view bytes, const std::string& path) {
   LoadedProto lp;
-  lp.bytes = read_file(path, "model file");
-  if (lp.bytes.empty()) fail("model file '", path, "' is empty");
-  if (!lp.model.ParseFromString(lp.bytes))
-    fail("model file '", path, "' is not a valid ONNX model: protobuf parsing failed (", lp.bytes.size(),
+  if (bytes.empty()) fail("model file '", path, "' is empty");
+  if (bytes.size() > static_cast<size_t>(INT_MAX))
+    fail("model file '", path, "' is ", bytes.size(), " bytes, over protobuf's 2 GiB limit: store the weights as external data");
+  if (!lp.model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    fail("model file '", path, "' is not a valid ONNX model: protobuf parsing failed (", bytes.size(),
          " bytes; truncated or not ONNX)");
   if (!lp.model.has_graph() || lp.model.graph().node_size() == 0 || lp.model.graph().output_size() == 0)
     fail("model file '", path, "' is not a valid ONNX model: it has no graph with nodes and outputs");
@@ -193,11 +219,13 @@ ir::Attribute convert_attribute(const onnx::AttributeProto& a, const Source& src
       out.floats.assign(a.floats().begin(), a.floats().end());
       break;
     case onnx::AttributeProto::TENSOR:
+      if (!a.has_t()) fail(what, ": attribute '", a.name(), "' is a TENSOR without a tensor");
       out.kind = ir::Attribute::Kind::tensor;
       out.t = std::make_shared<const Tensor>(narrow_f64(tensor_from_proto(a.t(), src, what + " attribute '" + a.name() + "'")));
       break;
     default:
-      fail(what, ": attribute '", a.name(), "' has type ", onnx::AttributeProto::AttributeType_Name(a.type()),
+      fail(what, ": attribute '", a.name(), "' has type ",
+           onnx::AttributeProto::AttributeType_IsValid(a.type()) ? onnx::AttributeProto::AttributeType_Name(a.type()) : std::to_string(a.type()),
            ", which Kiln does not support");
   }
   return out;
@@ -215,19 +243,34 @@ Tensor ints_tensor(const std::vector<int64_t>& v) {
   return t;
 }
 
+// An attribute's payload is read only after its kind is checked: a file may give any attribute any type.
+const ir::Attribute* find_attr(const ir::Attrs& attrs, const char* name, ir::Attribute::Kind kind, const char* kind_name,
+                               const std::string& what) {
+  const ir::Attribute* a = attrs.find(name);
+  if (a && a->kind != kind) fail(what, ": attribute '", name, "' must be ", kind_name);
+  return a;
+}
+
+// ONNX floats are stored as double in the IR; narrowing one outside float's range is undefined behaviour.
+float to_f32(double v) {
+  constexpr double kMax = 3.4028234663852886e38;
+  return static_cast<float>(v > kMax ? kMax : v < -kMax ? -kMax : v);
+}
+
 // The value a Constant node produces, from whichever attribute form it uses.
 Tensor constant_value(const ir::Attrs& attrs, const std::string& what) {
-  if (const ir::Attribute* a = attrs.find("value")) return *a->t;
-  if (const ir::Attribute* a = attrs.find("value_float")) return scalar_tensor_f32(static_cast<float>(a->f));
-  if (const ir::Attribute* a = attrs.find("value_int")) {
+  using K = ir::Attribute::Kind;
+  if (const ir::Attribute* a = find_attr(attrs, "value", K::tensor, "a TENSOR", what)) return *a->t;
+  if (const ir::Attribute* a = find_attr(attrs, "value_float", K::f, "a FLOAT", what)) return scalar_tensor_f32(to_f32(a->f));
+  if (const ir::Attribute* a = find_attr(attrs, "value_int", K::i, "an INT", what)) {
     Tensor t(DType::i64, {});
     t.data_as<int64_t>()[0] = a->i;
     return t;
   }
-  if (const ir::Attribute* a = attrs.find("value_ints")) return ints_tensor(a->ints);
-  if (const ir::Attribute* a = attrs.find("value_floats")) {
+  if (const ir::Attribute* a = find_attr(attrs, "value_ints", K::ints, "INTS", what)) return ints_tensor(a->ints);
+  if (const ir::Attribute* a = find_attr(attrs, "value_floats", K::floats, "FLOATS", what)) {
     Tensor t(DType::f32, {static_cast<int64_t>(a->floats.size())});
-    for (size_t i = 0; i < a->floats.size(); ++i) t.data_as<float>()[i] = static_cast<float>(a->floats[i]);
+    for (size_t i = 0; i < a->floats.size(); ++i) t.data_as<float>()[i] = to_f32(a->floats[i]);
     return t;
   }
   fail(what, ": Constant has no value attribute Kiln understands");
@@ -235,8 +278,11 @@ Tensor constant_value(const ir::Attrs& attrs, const std::string& what) {
 
 }  // namespace
 
-AnalysisReport analyze_onnx(const std::string& path) {
-  LoadedProto lp = load_proto(path);
+AnalysisReport analyze_onnx(const std::string& path) { return analyze_onnx_bytes(read_file(path, "model file"), path); }
+
+AnalysisReport analyze_onnx_bytes(std::string_view bytes, const std::string& name) {
+  const std::string& path = name;
+  LoadedProto lp = load_proto(bytes, path);
   const onnx::GraphProto& g = lp.model.graph();
   AnalysisReport r;
   r.producer = producer_of(lp.model);
@@ -254,9 +300,9 @@ AnalysisReport analyze_onnx(const std::string& path) {
   std::set<std::string> init_names;
   for (const auto& t : g.initializer()) {
     init_names.insert(t.name());
-    int64_t n = 1;
-    for (int64_t d : t.dims()) n *= d;
-    r.parameter_count += static_cast<size_t>(n);
+    const Dims dims(t.dims().begin(), t.dims().end());
+    r.parameter_count = checked_add(r.parameter_count, static_cast<uint64_t>(checked_numel(dims, "initializer '" + t.name() + "'")),
+                                    "model file '" + path + "': parameter count");
   }
   r.initializers = static_cast<size_t>(g.initializer_size());
   for (const auto& in : g.input())
@@ -265,17 +311,19 @@ AnalysisReport analyze_onnx(const std::string& path) {
   return r;
 }
 
-ImportedModel import_onnx(const std::string& path) {
-  LoadedProto lp = load_proto(path);
+namespace {
+
+// `owned`, when given, holds `bytes` and is released once parsed (a large model is not kept twice).
+ImportedModel import_model(std::string_view bytes, std::string* owned, const std::string& path, const std::string& external_data_dir) {
+  LoadedProto lp = load_proto(bytes, path);
   const onnx::GraphProto& g = lp.model.graph();
-  Source src{path, parent_dir(path)};
+  Source src{path, external_data_dir};
   ImportedModel m;
   m.producer = producer_of(lp.model);
   m.opset = lp.opset;
-  m.sha256 = sha256_hex(lp.bytes.data(), lp.bytes.size());
+  m.sha256 = sha256_hex(bytes.data(), bytes.size());
   m.onnx_nodes = static_cast<size_t>(g.node_size());
-  lp.bytes.clear();
-  lp.bytes.shrink_to_fit();
+  if (owned) std::string().swap(*owned);
 
   // All unsupported operators at once, before any other work.
   {
@@ -322,6 +370,7 @@ ImportedModel import_onnx(const std::string& path) {
     if (!tt.has_shape()) fail(what, " has no shape; Kiln needs the rank of every input");
     for (int i = 0; i < tt.shape().dim_size(); ++i) {
       const auto& d = tt.shape().dim(i);
+      if (d.has_dim_value() && d.dim_value() < 0) fail(what, " has a negative dim ", d.dim_value(), " at axis ", i);
       if (d.has_dim_value()) v.shape.push_back(ir::Dim::of(d.dim_value()));
       else v.shape.push_back(ir::Dim::sym(d.dim_param().empty() ? str(in.name(), "_dim", i) : d.dim_param()));
     }
@@ -338,6 +387,10 @@ ImportedModel import_onnx(const std::string& path) {
     n.name = node_label(pn, i);
     const std::string what = str("node '", n.name, "' (", n.op, ")");
     for (const auto& a : pn.attribute()) n.attrs.set(a.name(), convert_attribute(a, src, what));
+    // ConstantOfShape's schema and kernel read the tensor of `value`.
+    if (n.op == "ConstantOfShape")
+      if (const ir::Attribute* a = find_attr(n.attrs, "value", ir::Attribute::Kind::tensor, "a TENSOR", what); a && a->t->numel() != 1)
+        fail(what, ": attribute 'value' must hold one element, found ", dims_to_string(a->t->dims()));
 
     if (n.op == "Constant") {
       if (pn.output_size() != 1) fail(what, " must have one output");
@@ -375,8 +428,8 @@ ImportedModel import_onnx(const std::string& path) {
         }
     }
     if (n.op == "Clip" && lp.opset < 11) {
-      float lo = static_cast<float>(n.attrs.get_float("min", -3.4028234663852886e38));
-      float hi = static_cast<float>(n.attrs.get_float("max", 3.4028234663852886e38));
+      float lo = to_f32(n.attrs.get_float("min", -3.4028234663852886e38));
+      float hi = to_f32(n.attrs.get_float("max", 3.4028234663852886e38));
       n.inputs.push_back(graph.add_constant(n.name + ".min", scalar_tensor_f32(lo)));
       n.inputs.push_back(graph.add_constant(n.name + ".max", scalar_tensor_f32(hi)));
       n.attrs.erase("min");
@@ -398,6 +451,17 @@ ImportedModel import_onnx(const std::string& path) {
     graph.outputs.push_back(it->second);
   }
   return m;
+}
+
+}  // namespace
+
+ImportedModel import_onnx(const std::string& path) {
+  std::string bytes = read_file(path, "model file");
+  return import_model(bytes, &bytes, path, parent_dir(path));
+}
+
+ImportedModel import_onnx_bytes(std::string_view bytes, const std::string& name, const std::string& external_data_dir) {
+  return import_model(bytes, nullptr, name, external_data_dir);
 }
 
 }  // namespace kiln::frontend

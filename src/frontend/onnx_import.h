@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "ir/graph.h"
 #include "kiln/compiler.h"
@@ -22,8 +23,13 @@ struct ImportedModel {
 
 // Imports the model. Node outputs are created untyped; shapes are inferred after specialisation.
 ImportedModel import_onnx(const std::string& path);
+// The same from the model file's bytes; `name` stands for the file in errors. External tensor data is
+// read from `external_data_dir` (the model's folder); with an empty one, a tensor stored externally is
+// an error.
+ImportedModel import_onnx_bytes(std::string_view bytes, const std::string& name, const std::string& external_data_dir = "");
 
 // Operator support table, without building the IR (works on models Kiln cannot compile).
 AnalysisReport analyze_onnx(const std::string& path);
+AnalysisReport analyze_onnx_bytes(std::string_view bytes, const std::string& name);
 
 }  // namespace kiln::frontend

@@ -77,7 +77,12 @@ int64_t Attrs::get_int(const std::string& name) const {
   const Attribute* a = find(name);
   if (!a) fail("missing attribute '", name, "'");
   if (a->kind == Attribute::Kind::i) return a->i;
-  if (a->kind == Attribute::Kind::f) return static_cast<int64_t>(a->f);
+  // A float is truncated, as ONNX exporters sometimes write integral attributes as floats; one that is
+  // not finite or outside int64 would be undefined behaviour to convert.
+  if (a->kind == Attribute::Kind::f) {
+    if (!(a->f > -9.2e18 && a->f < 9.2e18)) fail("attribute '", name, "' is not an integer (", a->f, ")");
+    return static_cast<int64_t>(a->f);
+  }
   fail("attribute '", name, "' is not an integer");
 }
 

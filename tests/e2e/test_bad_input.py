@@ -111,7 +111,12 @@ EXPECT = {
     # command line (extra cases)
     "unknown_subcommand":      ["frobnicate", "unknown", "command"],
     "unknown_option":          ["--no-such-option", "unknown", "option"],
+    # regression inputs found by hand or by the fuzzers (tests/fuzz/regressions/)
+    "regression_onnx_constant_value_not_tensor": ["attribute 'value' must be a tensor"],
 }
+
+# Inputs that once crashed kiln, kept by tests/fuzz (the fuzz tests replay them too).
+REGRESSIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "regressions")
 
 # Unsupported-op model: two nodes of a made-up custom-domain op and one node of
 # a real ONNX op kiln is not expected to support.  The compile error must name
@@ -493,6 +498,8 @@ def main():
         ("eval_label_not_integer", [kiln, "eval", T("text.kiln"), "--data", tsv["label"]], False, None),
         ("unknown_subcommand", [kiln, "frobnicate", model], False, None),
         ("unknown_option", compile_argv(model, ["--batch", B, "--seq", S, "--no-such-option"]), False, None),
+        ("regression_onnx_constant_value_not_tensor", compile_argv(os.path.join(REGRESSIONS, "onnx", "onnx-import-segv.onnx"),
+                                                                   ["--batch", "2", "--seq", "16"]), False, None),
     ]
     if args.only:
         unknown = set(args.only) - {c[0] for c in cases}
