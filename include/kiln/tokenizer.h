@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,16 +29,24 @@ struct Encoding {
 
 class WordPieceTokenizer {
  public:
+  // Limits on untrusted input: vocabulary entries, and max_length of encode().
+  static constexpr size_t kMaxVocabSize = 16'000'000;
+  static constexpr int64_t kMaxEncodeLength = 1'000'000;
+
   // One token per line (BERT's vocab.txt). Throws kiln::Error for a missing file or a vocabulary
-  // without [UNK], [CLS], [SEP] and [PAD].
+  // without [UNK], [CLS], [SEP] and [PAD], or of more than kMaxVocabSize tokens.
   static WordPieceTokenizer from_vocab_file(const std::string& path, bool lowercase);
+  // The same from the file's text; `where` names it in errors.
   static WordPieceTokenizer from_vocab_text(const std::string& text, bool lowercase, const std::string& where);
   // Hugging Face tokenizer.json with a WordPiece model (its vocab, unk token, continuing prefix and
-  // max chars per word; lower-casing from the BertNormalizer).
+  // max chars per word; lower-casing from the BertNormalizer). Errors name the file and the field.
   static WordPieceTokenizer from_tokenizer_json(const std::string& path);
+  // The same from the file's text; `name` stands for the file in errors.
+  static WordPieceTokenizer from_tokenizer_json_text(std::string_view text, const std::string& name);
 
   std::vector<std::string> tokenize(const std::string& text) const;
-  // max_length 0: no truncation. `pair` may be nullptr.
+  // Any bytes: invalid UTF-8 is a kiln::Error naming the offset.
+  // max_length 0: no truncation; at most kMaxEncodeLength. `pair` may be nullptr.
   Encoding encode(const std::string& text, const std::string* pair, int64_t max_length, bool pad) const;
 
   bool lowercase() const { return lowercase_; }
@@ -55,6 +64,7 @@ class WordPieceTokenizer {
   bool lowercase_ = true;
   std::string unk_ = "[UNK]", prefix_ = "##";
   size_t max_chars_ = 100;
+  size_t max_token_bytes_ = 0;  // longest vocabulary entry, in bytes
 };
 
 }  // namespace kiln

@@ -16,65 +16,8 @@
 #include "planner/plan.h"
 
 namespace kiln::compiler {
-namespace {
 
-std::string join(const std::set<std::string>& names) {
-  std::string s;
-  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
-void flatten(const nlohmann::json& v, std::vector<int64_t>& out, const std::string& where) {
-  if (v.is_array()) {
-    for (const auto& x : v) flatten(x, out, where);
-    return;
-  }
-  if (!v.is_number_integer()) fail(where, ": expected integers, found ", v.dump());
-  out.push_back(v.get<int64_t>());
-}
-
-}  // namespace
-
-std::vector<Sample> read_calibration_file(const std::string& path, const ir::Graph& g) {
-  std::ifstream f(path);
-  if (!f) fail("cannot read calibration file '", path, "': ", std::strerror(errno));
-  std::set<std::string> expected;
-  std::map<std::string, int64_t> row_elements;
-  for (int id : g.inputs) {
-    const ir::Value& v = g.values[id];
-    const Dims d = ir::static_dims(v.shape);
-    if (v.dtype != DType::i64 && v.dtype != DType::i32)
-      fail("calibration files hold integer inputs; model input '", v.name, "' is ", dtype_name(v.dtype));
-    expected.insert(v.name);
-    row_elements[v.name] = d.empty() ? 1 : num_elements(d) / d[0];
-  }
-  std::vector<Sample> samples;
-  std::string line;
-  for (size_t lineno = 1; std::getline(f, line); ++lineno) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = path + ":" + std::to_string(lineno);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      fail(where, ": not valid JSON (", e.what(), ")");
-    }
-    if (!j.is_object()) fail(where, ": expected an object mapping input names to values, found ", j.type_name());
-    std::set<std::string> keys;
-    for (const auto& [k, _] : j.items()) keys.insert(k);
-    if (keys != expected) fail(where, ": the sample's keys (", join(keys), ") do not match the model inputs (", join(expected), ")");
-    Sample s;
-    for (const auto& [name, v] : j.items()) {
-      std::vector<int64_t>& vals = s[name];
-      flatten(v, vals, where + ": input '" + name + "'");
-      if (static_cast<int64_t>(vals.size()) != row_elements[name])
-        fail(where, ": input '", name, "' has ", vals.size(), " values, expected ", row_elements[name], " (one batch row of the compiled shape)");
-    }
-    samples.push_back(std::move(s));
-  }
-  if (samples.empty()) fail("calibration file '", path, "' has no samples");
-  return samples;
-}
+// read_calibration_file and read_calibration_text: calibration_file.cc.
 
 std::vector<std::vector<NamedTensor>> make_batches(const std::vector<Sample>& samples, const ir::Graph& g) {
   std::vector<std::vector<NamedTensor>> batches;

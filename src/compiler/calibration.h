@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,11 @@ using Sample = std::map<std::string, std::vector<int64_t>>;
 
 // Reads and checks the file against the graph's (specialised) inputs.
 std::vector<Sample> read_calibration_file(const std::string& path, const ir::Graph& g);
+// The parser itself, on the file's text (calibration_file.cc, which needs nothing but JSON, so the fuzz
+// target links it alone): `row_elements` is each expected input's element count per batch row; `name`
+// stands for the file in errors. Lines are JSON parsed with a nesting limit; values must be integers.
+std::vector<Sample> read_calibration_text(std::string_view text, const std::string& name,
+                                          const std::map<std::string, int64_t>& row_elements);
 
 // The samples as batches of the compiled batch size, in file order; the last batch is filled up by
 // cycling from the first sample.

@@ -18,7 +18,9 @@
 #include "frontend/safetensors.h"
 #include "frontend/torch_pickle.h"
 #include "kiln/error.h"
+#include "util/file.h"
 #include "util/sha256.h"
+#include "util/untrusted.h"
 
 namespace kiln::frontend {
 namespace {
@@ -124,7 +126,7 @@ template <typename T> Tensor scalar_of(DType t, T v) {
 
 int64_t get_int(const nlohmann::json& c, std::initializer_list<const char*> keys, const std::string& where) {
   for (const char* k : keys)
-    if (c.contains(k) && c[k].is_number_integer()) return c[k].get<int64_t>();
+    if (c.contains(k) && !c[k].is_null()) return json_int(c, k, where);
   fail(where, " has no integer '", *keys.begin(), "'");
 }
 
@@ -133,16 +135,10 @@ int64_t get_int(const nlohmann::json& c, std::initializer_list<const char*> keys
 HfModel import_hf_folder(const std::string& dir) {
   const std::string cfg_path = dir + "/config.json";
   if (!exists(cfg_path)) fail("'", dir, "' has no config.json: a Hugging Face model folder needs config.json and model.safetensors");
-  nlohmann::json c;
-  {
-    std::ifstream f(cfg_path);
-    try {
-      c = nlohmann::json::parse(f);
-    } catch (const nlohmann::json::exception& e) {
-      fail("'", cfg_path, "' is not valid JSON (", e.what(), ")");
-    }
-  }
-  const std::string type = c.value("model_type", "");
+  const nlohmann::json c = parse_json(read_file(cfg_path, "model config"), "'" + cfg_path + "'");
+  if (!c.is_object()) fail("'", cfg_path, "' must hold a JSON object, found ", json_kind(c));
+  const std::string cfg = "'" + cfg_path + "'";
+  const std::string type = json_string(c, "model_type", "", cfg);
   const Family* fam = nullptr;
   for (const Family& f : kFamilies)
     if (type == f.model_type) fam = &f;
@@ -165,10 +161,10 @@ HfModel import_hf_folder(const std::string& dir) {
   const int64_t I = get_int(c, {distil ? "hidden_dim" : "intermediate_size"}, cfg_path);
   const int64_t V = get_int(c, {"vocab_size"}, cfg_path);
   const int64_t P = get_int(c, {"max_position_embeddings"}, cfg_path);
-  const int64_t E = type == "electra" && c.contains("embedding_size") ? c["embedding_size"].get<int64_t>() : H;
-  const int64_t pad = c.value("pad_token_id", int64_t{0});
-  const double eps = distil ? 1e-12 : c.value("layer_norm_eps", 1e-12);
-  const std::string act_name = c.value(distil ? "activation" : "hidden_act", "gelu");
+  const int64_t E = type == "electra" ? json_int(c, "embedding_size", H, cfg) : H;
+  const int64_t pad = json_int(c, "pad_token_id", 0, cfg);
+  const double eps = distil ? 1e-12 : json_number(c, "layer_norm_eps", 1e-12, cfg);
+  const std::string act_name = json_string(c, distil ? "activation" : "hidden_act", "gelu", cfg);
   std::string act;
   if (act_name == "gelu" || act_name == "gelu_python") act = "gelu_erf";
   else if (act_name == "gelu_new" || act_name == "gelu_pytorch_tanh") act = "gelu_tanh";
@@ -176,7 +172,12 @@ HfModel import_hf_folder(const std::string& dir) {
   else fail("'", cfg_path, "': activation '", act_name, "' is not supported (gelu, gelu_new, relu)");
   if (heads <= 0 || H % heads) fail("'", cfg_path, "': ", heads, " attention heads do not divide the hidden size ", H);
 
-  std::string arch = c.contains("architectures") && !c["architectures"].empty() ? c["architectures"][0].get<std::string>() : "";
+  std::string arch;
+  if (c.contains("architectures") && !c["architectures"].is_null()) {
+    const nlohmann::json& archs = c["architectures"];
+    if (!archs.is_array()) fail(cfg, ": field 'architectures' must be an array of strings, found ", json_kind(archs));
+    if (!archs.empty()) arch = as_string(archs[0], cfg + ": architectures[0]");
+  }
   const bool classifier = arch.find("ForSequenceClassification") != std::string::npos;
   // Weights may be saved with or without the encoder prefix (a bare *Model has none).
   std::string pre = std::string(fam->prefix) + ".";
@@ -192,21 +193,23 @@ HfModel import_hf_folder(const std::string& dir) {
   }
   m.model_type = type;
   m.architecture = arch.empty() ? "(none)" : arch;
+  if (c.contains("id2label") && !c["id2label"].is_object())
+    fail(cfg, ": field 'id2label' must be an object mapping ids to labels, found ", json_kind(c["id2label"]));
   if (c.contains("id2label") && classifier) {
     const int64_t n = static_cast<int64_t>(c["id2label"].size());
     m.labels.assign(n, "");
     for (const auto& [k, v] : c["id2label"].items()) {
-      const int64_t i = std::stoll(k);
-      if (i < 0 || i >= n) fail("'", cfg_path, "': id2label has an id ", k, " outside 0..", n - 1);
-      m.labels[i] = v.get<std::string>();
+      const int64_t i = parse_count(k, cfg + ": id2label key '" + k + "'");
+      if (i >= n) fail("'", cfg_path, "': id2label has an id ", k, " outside 0..", n - 1);
+      m.labels[i] = as_string(v, cfg + ": id2label['" + k + "']");
     }
   }
   for (const char* v : {"vocab.txt", "tokenizer.json"})
     if (exists(dir + "/" + v)) (std::string(v) == "vocab.txt" ? m.vocab_file : m.tokenizer_file) = dir + "/" + v;
   if (exists(dir + "/tokenizer_config.json")) {
-    std::ifstream f(dir + "/tokenizer_config.json");
-    nlohmann::json t = nlohmann::json::parse(f, nullptr, false);
-    if (t.is_object() && t.contains("do_lower_case")) m.lowercase = t["do_lower_case"].get<bool>();
+    const std::string tc = "'" + dir + "/tokenizer_config.json'";
+    const nlohmann::json t = parse_json(read_file(dir + "/tokenizer_config.json", "tokenizer config"), tc);
+    if (t.is_object()) m.lowercase = json_bool(t, "do_lower_case", true, tc);
   }
   m.pad_id = pad;
 
@@ -304,7 +307,7 @@ HfModel import_hf_folder(const std::string& dir) {
     output = x;
     g.values[output].name = "last_hidden_state";
   } else {
-    const int64_t labels = c.contains("id2label") ? static_cast<int64_t>(c["id2label"].size()) : c.value("num_labels", int64_t{2});
+    const int64_t labels = c.contains("id2label") ? static_cast<int64_t>(c["id2label"].size()) : json_int(c, "num_labels", 2, cfg);
     ir::Attrs axis1;
     axis1.set_int("axis", 1);
     const int cls = b.node("Gather", {x, b.constant("cls.index", scalar_of<int64_t>(DType::i64, 0))}, "cls", axis1);

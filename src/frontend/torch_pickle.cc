@@ -11,7 +11,9 @@
 #include <variant>
 
 #include "kiln/error.h"
+#include "util/file.h"
 #include "util/half.h"
+#include "util/untrusted.h"
 
 namespace kiln::frontend {
 namespace {
@@ -21,14 +23,15 @@ struct ZipEntry {
   uint64_t offset = 0, size = 0;  // of the data
 };
 
-template <typename T> T le(const std::string& b, size_t at) {
-  if (at + sizeof(T) > b.size()) fail("truncated zip structure");
+template <typename T> T le(std::string_view b, uint64_t at) {
+  if (at > b.size() || sizeof(T) > b.size() - at) fail("truncated zip structure at offset ", at);
   T v = 0;
   for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<uint8_t>(b[at + i])) << (8 * i);
   return v;
 }
 
-std::map<std::string, ZipEntry> read_zip(const std::string& bytes, const std::string& path) {
+// Every offset and size read from the archive is checked against the file before it is used.
+std::map<std::string, ZipEntry> read_zip(std::string_view bytes, const std::string& path) {
   if (bytes.size() < 22) fail("'", path, "' is not a zip archive (", bytes.size(), " bytes)");
   size_t eocd = std::string::npos;
   for (size_t i = bytes.size() - 22 + 1; i-- > 0 && bytes.size() - i < 22 + 65536;)
@@ -44,14 +47,18 @@ std::map<std::string, ZipEntry> read_zip(const std::string& bytes, const std::st
     count = le<uint64_t>(bytes, rec + 32);
     cd = le<uint64_t>(bytes, rec + 48);
   }
+  // Each central directory entry takes at least 46 bytes: a count the file cannot hold is refused up front.
+  if (cd > bytes.size() || count > (bytes.size() - cd) / 46)
+    fail("'", path, "': the zip central directory (", count, " entries at offset ", cd, ") does not fit in the file's ", bytes.size(), " bytes");
   std::map<std::string, ZipEntry> entries;
-  size_t p = cd;
+  uint64_t p = cd;
   for (uint64_t i = 0; i < count; ++i) {
     if (le<uint32_t>(bytes, p) != 0x02014b50) fail("'", path, "': bad zip central directory entry ", i);
     const uint16_t method = le<uint16_t>(bytes, p + 10), name_len = le<uint16_t>(bytes, p + 28), extra_len = le<uint16_t>(bytes, p + 30),
                    comment_len = le<uint16_t>(bytes, p + 32);
     uint64_t csize = le<uint32_t>(bytes, p + 20), usize = le<uint32_t>(bytes, p + 24), local = le<uint32_t>(bytes, p + 42);
-    const std::string name = bytes.substr(p + 46, name_len);
+    if (p + 46 + name_len + extra_len + comment_len > bytes.size()) fail("'", path, "': zip central directory entry ", i, " runs past the end of the file");
+    const std::string name(bytes.substr(p + 46, name_len));
     for (size_t e = p + 46 + name_len; e + 4 <= p + 46 + name_len + extra_len;) {  // zip64 extra field
       const uint16_t id = le<uint16_t>(bytes, e), len = le<uint16_t>(bytes, e + 2);
       if (id == 1) {
@@ -65,7 +72,7 @@ std::map<std::string, ZipEntry> read_zip(const std::string& bytes, const std::st
     if (method != 0) fail("'", path, "': entry '", name, "' is compressed (method ", method, "); torch.save stores entries uncompressed");
     if (le<uint32_t>(bytes, local) != 0x04034b50) fail("'", path, "': bad zip local header for '", name, "'");
     const uint64_t data = local + 30 + le<uint16_t>(bytes, local + 26) + le<uint16_t>(bytes, local + 28);
-    if (data + usize > bytes.size()) fail("'", path, "': entry '", name, "' lies outside the file");
+    if (data > bytes.size() || usize > bytes.size() - data) fail("'", path, "': entry '", name, "' lies outside the file");
     entries[name] = {data, usize};
     p += 46 + name_len + extra_len + comment_len;
   }
@@ -89,9 +96,24 @@ struct Obj {
   StorageRef st;
   TensorRef t;
 };
+// Every object the machine makes, so they can all be released without recursion: a pickle can build
+// cycles (a list appended to itself through the memo) and nestings millions deep, which shared_ptr alone
+// would leak or free recursively until the stack overflows.
+struct Objects {
+  std::vector<Ptr> all;
+  ~Objects() {
+    for (const Ptr& o : all) {
+      o->items.clear();
+      o->pairs.clear();
+    }
+  }
+};
+thread_local Objects* g_objects = nullptr;
+
 Ptr make(Obj::Kind k) {
   auto o = std::make_shared<Obj>();
   o->kind = k;
+  g_objects->all.push_back(o);
   return o;
 }
 
@@ -112,7 +134,7 @@ Dims ints_of(const Ptr& tuple, const char* what, const std::string& path) {
   return d;
 }
 
-Ptr unpickle(const std::string& b, const std::string& path) {
+Ptr unpickle(std::string_view b, const std::string& path) {
   std::vector<Ptr> stack;
   std::map<uint64_t, Ptr> memo;
   size_t p = 0;
@@ -125,17 +147,22 @@ Ptr unpickle(const std::string& b, const std::string& path) {
     stack.pop_back();
     return v;
   };
+  auto top = [&]() -> Obj& {
+    if (stack.empty()) fail("'", path, "': data.pkl reads an empty stack at byte ", p);
+    return *stack.back();
+  };
   auto pop_mark = [&]() {
-    std::vector<Ptr> items;
-    while (!stack.empty() && stack.back()->kind != Obj::mark) items.insert(items.begin(), pop());
-    if (stack.empty()) fail("'", path, "': data.pkl has no MARK at byte ", p);
-    stack.pop_back();
+    size_t m = stack.size();
+    while (m > 0 && stack[m - 1]->kind != Obj::mark) --m;
+    if (m == 0) fail("'", path, "': data.pkl has no MARK at byte ", p);
+    std::vector<Ptr> items(stack.begin() + static_cast<std::ptrdiff_t>(m), stack.end());
+    stack.resize(m - 1);
     return items;
   };
   auto line = [&]() {
     const size_t e = b.find('\n', p);
     if (e == std::string::npos) fail("'", path, "': data.pkl is truncated at byte ", p);
-    std::string s = b.substr(p, e - p);
+    std::string s(b.substr(p, e - p));
     p = e + 1;
     return s;
   };
@@ -160,9 +187,10 @@ Ptr unpickle(const std::string& b, const std::string& path) {
         const size_t n = static_cast<uint8_t>(b[p++]);
         need(n);
         if (n > 8) fail("'", path, "': data.pkl has an integer wider than 64 bits");
-        int64_t v = 0;
-        for (size_t k = 0; k < n; ++k) v |= static_cast<int64_t>(static_cast<uint8_t>(b[p + k])) << (8 * k);
-        if (n && n < 8 && (static_cast<uint8_t>(b[p + n - 1]) & 0x80)) v -= int64_t{1} << (8 * n);
+        uint64_t u = 0;
+        for (size_t k = 0; k < n; ++k) u |= static_cast<uint64_t>(static_cast<uint8_t>(b[p + k])) << (8 * k);
+        if (n && n < 8 && (static_cast<uint8_t>(b[p + n - 1]) & 0x80)) u -= uint64_t{1} << (8 * n);  // two's complement
+        const int64_t v = static_cast<int64_t>(u);
         p += n;
         auto o = make(Obj::integer);
         o->i = v;
@@ -185,7 +213,7 @@ Ptr unpickle(const std::string& b, const std::string& path) {
         else need(1), n = static_cast<uint8_t>(b[p++]);
         need(n);
         auto o = make(Obj::text);
-        o->s = b.substr(p, n);
+        o->s = std::string(b.substr(p, n));
         p += n;
         stack.push_back(o);
         break;
@@ -223,13 +251,14 @@ Ptr unpickle(const std::string& b, const std::string& path) {
       }
       case 't': { auto o = make(Obj::tuple); o->items = pop_mark(); stack.push_back(o); break; }
       case 'l': { auto o = make(Obj::list); o->items = pop_mark(); stack.push_back(o); break; }
-      case 'a': { Ptr v = pop(); stack.back()->items.push_back(v); break; }
-      case 'e': { std::vector<Ptr> v = pop_mark(); Ptr l = stack.back(); l->items.insert(l->items.end(), v.begin(), v.end()); break; }
-      case 's': { Ptr v = pop(), k = pop(); stack.back()->pairs.emplace_back(k, v); break; }
+      case 'a': { Ptr v = pop(); top().items.push_back(v); break; }
+      case 'e': { std::vector<Ptr> v = pop_mark(); Obj& l = top(); l.items.insert(l.items.end(), v.begin(), v.end()); break; }
+      case 's': { Ptr v = pop(), k = pop(); top().pairs.emplace_back(k, v); break; }
       case 'u': {
         std::vector<Ptr> v = pop_mark();
         if (v.size() % 2) fail("'", path, "': data.pkl SETITEMS with an odd count");
-        for (size_t k = 0; k < v.size(); k += 2) stack.back()->pairs.emplace_back(v[k], v[k + 1]);
+        Obj& d = top();
+        for (size_t k = 0; k < v.size(); k += 2) d.pairs.emplace_back(v[k], v[k + 1]);
         break;
       }
       case 'b': pop(); break;  // BUILD: state for an OrderedDict or a parameter; nothing to keep
@@ -276,9 +305,18 @@ Ptr unpickle(const std::string& b, const std::string& path) {
 }  // namespace
 
 std::map<std::string, Tensor> read_torch_state_dict(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("cannot read '", path, "': ", std::strerror(errno));
-  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return read_torch_state_dict_bytes(read_file(path, "checkpoint"), path);
+}
+
+std::map<std::string, Tensor> read_torch_state_dict_bytes(std::string_view bytes, const std::string& name) {
+  const std::string& path = name;
+  Objects objects;
+  Objects* const outer = g_objects;
+  g_objects = &objects;
+  struct Restore {
+    Objects* outer;
+    ~Restore() { g_objects = outer; }
+  } restore{outer};
   const std::map<std::string, ZipEntry> zip = read_zip(bytes, path);
   std::string prefix;
   for (const auto& [name, _] : zip)
@@ -295,8 +333,22 @@ std::map<std::string, Tensor> read_torch_state_dict(const std::string& path) {
     if (data == zip.end()) fail("'", path, "': tensor '", k->s, "' refers to storage ", t.storage.key, ", which the archive lacks");
     const size_t esz = dtype_size(t.storage.dtype);
     const int64_t elements = static_cast<int64_t>(data->second.size / esz);
-    if (t.size.size() != t.stride.size()) fail("'", path, "': tensor '", k->s, "' has ", t.size.size(), " sizes and ", t.stride.size(), " strides");
-    Tensor out_t(DType::f32, t.size);
+    const std::string what = "'" + path + "': tensor '" + k->s + "'";
+    if (t.size.size() != t.stride.size()) fail(what, " has ", t.size.size(), " sizes and ", t.stride.size(), " strides");
+    // The view must lie within its storage (checked before allocating): offset and strides non-negative,
+    // the last element it reaches inside, and no more elements than the storage has (no expanded views).
+    const int64_t numel = checked_numel(t.size, what);
+    if (t.offset < 0) fail(what, " has a negative storage offset ", t.offset);
+    if (numel > elements) fail(what, " has ", numel, " elements, more than its ", elements, "-element storage");
+    if (numel > 0) {
+      uint64_t last = static_cast<uint64_t>(t.offset);
+      for (size_t d = 0; d < t.size.size(); ++d) {
+        if (t.stride[d] < 0) fail(what, " has a negative stride ", t.stride[d]);
+        last = checked_add(last, checked_mul(static_cast<uint64_t>(t.size[d] - 1), static_cast<uint64_t>(t.stride[d]), what), what);
+      }
+      if (last >= static_cast<uint64_t>(elements)) fail(what, " reads element ", last, " of a ", elements, "-element storage");
+    }
+    Tensor out_t = Tensor::uninitialized(DType::f32, t.size);
     std::vector<int64_t> idx(t.size.size(), 0);
     for (int64_t n = 0; n < out_t.numel(); ++n) {
       int64_t at = t.offset;

@@ -4,11 +4,14 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "kiln/tensor.h"
 
 namespace kiln::frontend {
 
 std::map<std::string, Tensor> read_torch_state_dict(const std::string& path);
+// The same from the file's bytes; `name` stands for the file in errors.
+std::map<std::string, Tensor> read_torch_state_dict_bytes(std::string_view bytes, const std::string& name);
 
 }  // namespace kiln::frontend

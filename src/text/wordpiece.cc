@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "kiln/error.h"
+#include "util/file.h"
+#include "util/untrusted.h"
 
 namespace kiln {
 namespace {
@@ -86,11 +88,17 @@ std::u32string normalize(const std::u32string& s, utf8proc_option_t options) {
 WordPieceTokenizer WordPieceTokenizer::from_vocab_text(const std::string& text, bool lowercase, const std::string& where) {
   WordPieceTokenizer t;
   t.lowercase_ = lowercase;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
     if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (t.id_to_token_.size() >= kMaxVocabSize) fail(where, ": the vocabulary has more than ", kMaxVocabSize, " tokens");
+    t.max_token_bytes_ = std::max(t.max_token_bytes_, line.size());
     t.vocab_.emplace(line, static_cast<int64_t>(t.id_to_token_.size()));
-    t.id_to_token_.push_back(line);
+    t.id_to_token_.push_back(std::move(line));
   }
   for (const char* special : {"[UNK]", "[CLS]", "[SEP]", "[PAD]"})
     if (!t.vocab_.count(special)) fail(where, ": the vocabulary has no ", special, " token (", t.id_to_token_.size(), " tokens read)");
@@ -98,39 +106,46 @@ WordPieceTokenizer WordPieceTokenizer::from_vocab_text(const std::string& text, 
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_vocab_file(const std::string& path, bool lowercase) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("cannot read vocabulary '", path, "': ", std::strerror(errno));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return from_vocab_text(ss.str(), lowercase, path);
+  return from_vocab_text(read_file(path, "vocabulary"), lowercase, path);
 }
 
 WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) fail("cannot read tokenizer '", path, "': ", std::strerror(errno));
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(f);
-  } catch (const nlohmann::json::exception& e) {
-    fail("'", path, "' is not valid JSON: ", e.what());
-  }
-  const nlohmann::json& model = j.value("model", nlohmann::json::object());
-  if (model.value("type", "") != "WordPiece")
-    fail("'", path, "': model type '", model.value("type", "?"), "' is not supported (expected WordPiece)");
-  const nlohmann::json& vocab = model.value("vocab", nlohmann::json::object());
+  return from_tokenizer_json_text(read_file(path, "tokenizer"), path);
+}
+
+WordPieceTokenizer WordPieceTokenizer::from_tokenizer_json_text(std::string_view text, const std::string& name) {
+  const std::string where = "'" + name + "'";
+  const nlohmann::json j = parse_json(text, where);
+  if (!j.is_object()) fail(where, " must hold a JSON object, found ", json_kind(j));
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  const nlohmann::json& model = j.contains("model") && !j["model"].is_null() ? j["model"] : kEmpty;
+  const std::string mw = where + ": model";
+  const std::string type = json_string(model, "type", "", mw);
+  if (type != "WordPiece") fail(where, ": model type '", type.empty() ? "?" : type, "' is not supported (expected WordPiece)");
+  const nlohmann::json& vocab = model.contains("vocab") ? model["vocab"] : kEmpty;
+  if (!vocab.is_object()) fail(mw, ": field 'vocab' must be an object mapping tokens to ids, found ", json_kind(vocab));
+  if (vocab.size() > kMaxVocabSize) fail(mw, ": the vocabulary has more than ", kMaxVocabSize, " tokens");
+  // vocab.txt form, one token per line at its id: every id 0..n-1 exactly once, no line breaks in tokens.
   std::vector<std::string> by_id(vocab.size());
+  std::vector<bool> seen(vocab.size(), false);
   for (const auto& [tok, id] : vocab.items()) {
-    const int64_t i = id.get<int64_t>();
-    if (i < 0 || i >= static_cast<int64_t>(by_id.size())) fail("'", path, "': token '", tok, "' has id ", i, " outside the vocabulary");
+    const int64_t i = as_int(id, mw + ": the id of token '" + tok + "'");
+    if (i < 0 || i >= static_cast<int64_t>(by_id.size())) fail(where, ": token '", tok, "' has id ", i, " outside the vocabulary");
+    if (seen[i]) fail(where, ": token '", tok, "' has id ", i, ", which token '", by_id[i], "' has too");
+    if (tok.find_first_of("\r\n") != std::string::npos) fail(where, ": token id ", i, " contains a line break");
+    seen[i] = true;
     by_id[i] = tok;
   }
-  std::string text;
-  for (const std::string& t : by_id) text += t + "\n";
-  const nlohmann::json& norm = j.value("normalizer", nlohmann::json::object());
-  WordPieceTokenizer t = from_vocab_text(text, norm.is_object() ? norm.value("lowercase", true) : true, path);
-  t.unk_ = model.value("unk_token", "[UNK]");
-  t.prefix_ = model.value("continuing_subword_prefix", "##");
-  t.max_chars_ = model.value("max_input_chars_per_word", 100);
+  std::string vocab_text;
+  for (const std::string& t : by_id) vocab_text += t + "\n";
+  const nlohmann::json& norm = j.contains("normalizer") && j["normalizer"].is_object() ? j["normalizer"] : kEmpty;
+  WordPieceTokenizer t = from_vocab_text(vocab_text, json_bool(norm, "lowercase", true, where + ": normalizer"), name);
+  t.unk_ = json_string(model, "unk_token", "[UNK]", mw);
+  if (!t.vocab_.count(t.unk_)) fail(mw, ": unk_token '", t.unk_, "' is not in the vocabulary");
+  t.prefix_ = json_string(model, "continuing_subword_prefix", "##", mw);
+  const int64_t max_chars = json_int(model, "max_input_chars_per_word", 100, mw);
+  if (max_chars < 1) fail(mw, ": field 'max_input_chars_per_word' must be positive, found ", max_chars);
+  t.max_chars_ = static_cast<size_t>(max_chars);
   return t;
 }
 
@@ -200,7 +215,9 @@ void WordPieceTokenizer::wordpiece(const std::u32string& word, std::vector<std::
   std::vector<std::string> pieces;
   size_t start = 0;
   while (start < word.size()) {
-    size_t end = word.size();
+    // No vocabulary entry is longer than max_token_bytes_ bytes, so no longer piece (every code point is
+    // at least one byte) can match: start there, which keeps a long word from costing O(length^3).
+    size_t end = std::min(word.size(), start + max_token_bytes_);
     std::string found;
     while (start < end) {
       std::string piece = encode_utf8(word.substr(start, end - start));
@@ -228,6 +245,7 @@ std::vector<std::string> WordPieceTokenizer::tokenize(const std::string& text) c
 }
 
 Encoding WordPieceTokenizer::encode(const std::string& text, const std::string* pair, int64_t max_length, bool pad) const {
+  if (max_length > kMaxEncodeLength) fail("max length ", max_length, " is larger than the ", kMaxEncodeLength, " tokens Kiln encodes");
   std::vector<std::string> a = tokenize(text), b;
   if (pair) b = tokenize(*pair);
   if (max_length > 0) {

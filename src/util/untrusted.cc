@@ -85,7 +85,7 @@ nlohmann::json parse_json(std::string_view text, const std::string& what) {
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
-    fail(what, " is not valid JSON: ", json_reason(e));
+    fail(what, ": not valid JSON (", json_reason(e), ")");
   }
 }
 
