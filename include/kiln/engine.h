@@ -8,13 +8,22 @@
 //   auto outputs = engine.run({{"input_ids", ids}, {"attention_mask", mask}});   // blocking
 //   std::future<std::vector<kiln::NamedTensor>> f = engine.submit(inputs);       // async
 //
-// Requests. Any number of rows (axis 0 of every input, the same for all inputs) and, for models with a
-// sequence axis (axis 1 of the token inputs), any length up to the longest compiled one: the request runs
-// in the smallest sequence bucket that fits (`kiln compile --seq 32,64,128`), padded with the model's pad
-// id (token ids; `--pad-id`) and 0 (masks, token types), and sequence outputs are cut back to its length.
-// Every other dim as compiled. Rows from several queued requests are merged into one call of the compiled batch size (up to
-// max_batch rows; the unused rows of a call are copies of its last row, and their outputs are dropped);
-// a request with more rows than that runs in several calls. Outputs come back with the request's rows.
+// Requests. What may vary is a fact the compiler recorded in the artifact (passes/batch_axes.h), never a
+// guess from shapes:
+//  - Rows. When the model's rows are independent and every batched input and output has them on axis 0,
+//    a request may have any number of rows (the same for all its batched inputs). Rows from several
+//    queued requests are merged into one call of the compiled batch size (up to max_batch rows; the unused
+//    rows of a call are copies of its last row, and their outputs are dropped); a request with more rows
+//    than that runs in several calls. Inputs without a batch axis are checked against their compiled
+//    shape and passed whole (such a model never merges requests); outputs without one come back whole.
+//  - Sequence. When the batched inputs and outputs that change between sequence buckets have the length
+//    on axis 1, a request may have any length up to the longest compiled one: it runs in the smallest
+//    bucket that fits (`kiln compile --seq 32,64,128`), padded with the model's pad id (token ids;
+//    `--pad-id`) and 0 (masks, token types), and sequence outputs are cut back to its length.
+//  - Anything else (a model without a batch axis, one whose rows may interact, an artifact from before
+//    the axes were recorded): every input must have the compiled shape (of one bucket), and each request
+//    is one call, its outputs returned as computed.
+// Every copy between a request and a call is checked against both tensors' sizes.
 // Validation happens in submit()/run(): a bad request throws kiln::Error at once, naming the input.
 //
 // Threads. Per replica one thread per pipeline stage, each with its OpenMP team pinned to the stage's
@@ -66,9 +75,12 @@ class Engine {
   std::future<std::vector<NamedTensor>> submit(std::vector<NamedTensor> inputs);
   std::vector<NamedTensor> run(const std::vector<NamedTensor>& inputs);
 
-  // The compiled specs (axis 0 is the compiled batch; requests may have any number of rows).
+  // The compiled specs of the longest bucket (for batched tensors axis 0 is the compiled batch; requests
+  // may have any number of rows).
   const std::vector<TensorSpec>& inputs() const;
   const std::vector<TensorSpec>& outputs() const;
+  // Whether requests may have any row count (see above); rows per call: the compiled batch, else 1.
+  bool has_batch_axis() const;
   int64_t compiled_batch() const;
   int max_batch() const;
   int pipeline_stages() const;
@@ -82,7 +94,7 @@ class Engine {
     uint64_t requests = 0;  // accepted
     uint64_t rejected = 0;  // queue full
     uint64_t calls = 0;     // model calls made
-    uint64_t rows = 0;      // request rows computed
+    uint64_t rows = 0;      // request rows computed (one per request for a model without a batch axis)
   };
   Stats stats() const;
 

@@ -59,12 +59,21 @@ Command add_inspect(CLI::App& app) {
       for (const auto& s : specs) {
         std::string dims = "[";
         for (size_t i = 0; i < s.at("dims").size(); ++i) dims += (i ? "," : "") + std::to_string(s.at("dims")[i].get<int64_t>());
-        std::printf("  %-32s %-5s %s\n", s.at("name").get<std::string>().c_str(), s.at("dtype").get<std::string>().c_str(),
-                    (dims + "]").c_str());
+        // Which axes a request may vary: rows (the batch) and the sequence length, as the compiler found them.
+        std::string axes;
+        if (s.value("batch_axis", -1) >= 0) axes += str("rows on axis ", s.value("batch_axis", -1));
+        if (s.value("seq_axis", -1) >= 0) axes += str(axes.empty() ? "" : ", ", "sequence on axis ", s.value("seq_axis", -1));
+        std::printf("  %-32s %-5s %-16s %s\n", s.at("name").get<std::string>().c_str(), s.at("dtype").get<std::string>().c_str(),
+                    (dims + "]").c_str(), axes.c_str());
       }
     };
     print_specs("inputs:", m.at("inputs"));
     print_specs("outputs:", m.at("outputs"));
+    const nlohmann::json batching = m.value("batching", nlohmann::json::object());
+    if (batching.value("rows_independent", false))
+      std::printf("batching:  rows are independent: requests of any row count are merged, padded and split\n");
+    else
+      std::printf("batching:  none (%s): requests must have the compiled shapes\n", batching.value("reason", std::string("not recorded")).c_str());
     std::printf("sizes:     weights %s, activation arena %s, %zu steps\n",
                 human_bytes(static_cast<double>(plan.weight_bytes)).c_str(),
                 human_bytes(static_cast<double>(plan.arena_bytes)).c_str(), plan.steps.size());

@@ -51,6 +51,8 @@ int count_layers(const Plan& plan) {
 Stages cut_stages(const Plan& plan, int stages) {
   const int layers = count_layers(plan);
   if (stages < 1) fail("the number of pipeline stages must be at least 1, got ", stages);
+  // A model folded entirely to constants has no steps: one empty stage hands its constants out.
+  if (plan.steps.empty() && stages == 1) return Stages{{0, 0}, {1.0}};
   if (stages > layers) fail(stages, " pipeline stages is more than the model's ", layers, " layers");
   if (static_cast<size_t>(stages) > plan.steps.size()) fail(stages, " pipeline stages is more than the model's ", plan.steps.size(), " steps");
   std::vector<double> prefix(plan.steps.size() + 1, 0.0);

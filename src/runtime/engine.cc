@@ -35,7 +35,7 @@ namespace {
 
 struct Request {
   std::vector<Tensor> inputs;  // in the model's input order
-  int64_t rows = 0;
+  int64_t rows = 0;    // its rows (1 for a model without a batch axis: the request is one call)
   size_t bucket = 0;   // the sequence bucket it runs in
   int64_t seq = 0;     // its own sequence length (<= the bucket's); 0 for models without one
   std::promise<std::vector<NamedTensor>> done;
@@ -82,47 +82,62 @@ class SlotQueue {
   std::deque<int> q_;
 };
 
-// Copies `rows` rows of `from` (from row `from_row`) into `to` (at `to_row`); i32 -> i64 widened.
-void copy_rows(const Tensor& from, int64_t from_row, Tensor& to, int64_t to_row, int64_t rows) {
-  const int64_t per_row = to.dims().empty() || to.dims()[0] == 0 ? to.numel() : to.numel() / to.dims()[0];
-  if (from.dtype() == to.dtype()) {
-    const size_t row_bytes = static_cast<size_t>(per_row) * dtype_size(to.dtype());
-    std::memcpy(static_cast<char*>(to.data()) + to_row * row_bytes, static_cast<const char*>(from.data()) + from_row * row_bytes,
-                rows * row_bytes);
+// Row copies between a request's tensors and a call's. Rows are along axis 0; every copy checks that it
+// stays inside both tensors (a mismatch is a Kiln bug, reported, never a write past the end).
+int64_t per_row(const Tensor& t) {
+  KILN_CHECK(!t.dims().empty() && t.dims()[0] > 0, "a row copy needs a tensor with rows, got ", dims_to_string(t.dims()));
+  return t.numel() / t.dims()[0];
+}
+
+// Copies `count` elements from `src` (element offset `from`) to `dst` (offset `to`); i32 -> i64 widened.
+void copy_elements(const Tensor& src, int64_t from, Tensor& dst, int64_t to, int64_t count) {
+  KILN_CHECK(from >= 0 && to >= 0 && count >= 0 && from + count <= src.numel() && to + count <= dst.numel(),
+             "copy of ", count, " elements from ", from, " of ", src.numel(), " to ", to, " of ", dst.numel());
+  if (src.dtype() == dst.dtype()) {
+    const size_t es = dtype_size(dst.dtype());
+    std::memcpy(static_cast<char*>(dst.data()) + to * es, static_cast<const char*>(src.data()) + from * es, count * es);
     return;
   }
-  const int32_t* src = from.data_as<int32_t>() + from_row * per_row;  // i32 given for i64 (validated)
-  int64_t* dst = to.data_as<int64_t>() + to_row * per_row;
-  for (int64_t i = 0; i < rows * per_row; ++i) dst[i] = src[i];
+  KILN_CHECK(src.dtype() == DType::i32 && dst.dtype() == DType::i64, "copy from ", dtype_name(src.dtype()), " to ",
+             dtype_name(dst.dtype()));
+  const int32_t* s = src.data_as<int32_t>() + from;
+  int64_t* d = dst.data_as<int64_t>() + to;
+  for (int64_t i = 0; i < count; ++i) d[i] = s[i];
+}
+
+// Rows [from_row, from_row + rows) of `from` into `to` from row `to_row`.
+void copy_rows(const Tensor& from, int64_t from_row, Tensor& to, int64_t to_row, int64_t rows) {
+  const int64_t n = per_row(to);
+  KILN_CHECK(per_row(from) == n, "rows of ", dims_to_string(from.dims()), " and ", dims_to_string(to.dims()), " differ");
+  copy_elements(from, from_row * n, to, to_row * n, rows * n);
+}
+
+// A whole tensor (an input or output without a batch axis).
+void copy_whole(const Tensor& from, Tensor& to) {
+  KILN_CHECK(from.dims() == to.dims(), "whole copy of ", dims_to_string(from.dims()), " into ", dims_to_string(to.dims()));
+  copy_elements(from, 0, to, 0, to.numel());
 }
 
 // Row copy between sequence lengths: `from` rows are [s, inner...], `to` rows [S, inner...]; the positions
 // beyond s are set to `pad` (s < S), or cut off (s > S, truncation).
 void copy_rows_seq(const Tensor& from, int64_t from_row, Tensor& to, int64_t to_row, int64_t rows, double pad) {
+  KILN_CHECK(from.dims().size() >= 2 && from.dims().size() == to.dims().size(), "sequence copy between ",
+             dims_to_string(from.dims()), " and ", dims_to_string(to.dims()));
   const int64_t s = from.dims()[1], S = to.dims()[1];
-  const int64_t inner = S ? to.numel() / to.dims()[0] / S : 0;
+  const int64_t inner = per_row(to) / std::max<int64_t>(S, 1);
+  KILN_CHECK(per_row(from) == s * inner && from_row + rows <= from.dims()[0] && to_row + rows <= to.dims()[0],
+             "sequence copy of rows ", from_row, "+", rows, " of ", dims_to_string(from.dims()), " to ", to_row, " of ",
+             dims_to_string(to.dims()));
   const int64_t keep = std::min(s, S) * inner;
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t src = (from_row + r) * s * inner, dst = (to_row + r) * S * inner;
+    copy_elements(from, src, to, dst, keep);
+    const int64_t first = dst + keep, last = dst + S * inner;
     switch (to.dtype()) {
-      case DType::i64:
-        for (int64_t i = 0; i < keep; ++i)
-          to.data_as<int64_t>()[dst + i] = from.dtype() == DType::i32 ? from.data_as<int32_t>()[src + i] : from.data_as<int64_t>()[src + i];
-        for (int64_t i = keep; i < S * inner; ++i) to.data_as<int64_t>()[dst + i] = static_cast<int64_t>(pad);
-        break;
-      case DType::i32:
-        for (int64_t i = 0; i < keep; ++i) to.data_as<int32_t>()[dst + i] = from.data_as<int32_t>()[src + i];
-        for (int64_t i = keep; i < S * inner; ++i) to.data_as<int32_t>()[dst + i] = static_cast<int32_t>(pad);
-        break;
-      case DType::f32:
-        for (int64_t i = 0; i < keep; ++i) to.data_as<float>()[dst + i] = from.data_as<float>()[src + i];
-        for (int64_t i = keep; i < S * inner; ++i) to.data_as<float>()[dst + i] = static_cast<float>(pad);
-        break;
-      default: {
-        const size_t es = dtype_size(to.dtype());
-        std::memcpy(static_cast<char*>(to.data()) + dst * es, static_cast<const char*>(from.data()) + src * es, keep * es);
-        std::memset(static_cast<char*>(to.data()) + (dst + keep) * es, 0, (S * inner - keep) * es);
-      }
+      case DType::i64: std::fill(to.data_as<int64_t>() + first, to.data_as<int64_t>() + last, static_cast<int64_t>(pad)); break;
+      case DType::i32: std::fill(to.data_as<int32_t>() + first, to.data_as<int32_t>() + last, static_cast<int32_t>(pad)); break;
+      case DType::f32: std::fill(to.data_as<float>() + first, to.data_as<float>() + last, static_cast<float>(pad)); break;
+      default: std::memset(static_cast<char*>(to.data()) + first * dtype_size(to.dtype()), 0, (last - first) * dtype_size(to.dtype()));
     }
   }
 }
@@ -152,15 +167,20 @@ struct Engine::Impl {
 
   EngineOptions options;
   std::vector<std::unique_ptr<Lane>> lanes;
-  std::vector<TensorSpec> in_specs, out_specs;
+  std::vector<TensorSpec> in_specs, out_specs;             // the largest bucket's
+  std::vector<std::vector<TensorSpec>> bucket_in, bucket_out;  // per bucket
   std::string meta;
   std::vector<planner::Stages> stages;  // per bucket
-  std::vector<int64_t> seqs;            // the buckets' sequence lengths, ascending (empty: no sequence axis)
-  std::vector<bool> seq_input, seq_output;  // which inputs / outputs have the sequence on axis 1
-  std::vector<double> pad_value;            // per input: pad id for token ids, 0 otherwise
-  int64_t batch = 1;
+  // What the artifact says of each tensor (passes/batch_axes.h): rows on axis 0 (`batched`), the sequence
+  // on axis 1 (`seq_*`). Only those axes are merged, padded, split or cut; every other tensor is checked
+  // against its compiled shape and passed through whole.
+  std::vector<bool> in_batched, out_batched, seq_input, seq_output;
+  std::vector<double> pad_value;  // per input: pad id for token ids, 0 otherwise
+  bool batching = false;   // rows are independent and on axis 0: requests may have any row count
+  bool mergeable = false;  // and every input has rows, so several requests may share a call
+  std::vector<int64_t> seqs;  // with a sequence axis: the buckets' lengths, ascending (else empty)
+  int64_t batch = 1;          // rows per call (the compiled batch; 1 without a batch axis)
   int max_batch = 1;
-  bool batchable = true;  // every input and output has the batch on axis 0
 
   mutable std::mutex mu;
   std::condition_variable arrived;
@@ -169,7 +189,7 @@ struct Engine::Impl {
   Stats stats;
 
   Impl(const std::string& path, const EngineOptions& o) : options(o) {
-    if (options.instances < 1) fail("--instances must be at least 1, got ", options.instances);
+    if (options.instances < 1) fail("instances must be at least 1, got ", options.instances);
     if (options.queue_capacity < 1) fail("the queue capacity must be at least 1");
     if (options.max_queue_delay_us < 0) fail("the max queue delay must be >= 0 us, got ", options.max_queue_delay_us);
     int S = options.pipeline_stages;
@@ -211,44 +231,98 @@ struct Engine::Impl {
       lanes.push_back(std::move(lane));
     }
     const Slot& any = lanes[0]->slots[0];
-    in_specs = any.sessions.back()->inputs();   // the largest bucket's shapes
-    out_specs = any.sessions.back()->outputs();
-    meta = any.sessions.back()->metadata_json();
-    batch = in_specs.empty() || in_specs[0].dims.empty() ? 1 : in_specs[0].dims[0];
-    for (const auto* specs : {&in_specs, &out_specs})
-      for (const TensorSpec& t : *specs) batchable = batchable && !t.dims.empty() && t.dims[0] == batch;
-    // Sequence axis: the buckets' lengths (a single-length artifact has one); an input or output has it
-    // when its axis 1 is that length in every bucket.
-    if (art_meta.contains("seq_buckets")) seqs = art_meta["seq_buckets"].get<std::vector<int64_t>>();
-    else if (art_meta.contains("options") && art_meta["options"].value("seq", int64_t{0}) > 0) seqs = {art_meta["options"]["seq"].get<int64_t>()};
-    if (seqs.size() != buckets) seqs.clear();
-    auto has_seq = [&](bool input, size_t i) {
-      if (seqs.empty() || !batchable) return false;
-      for (size_t b = 0; b < buckets; ++b) {
-        const Session& sb = *any.sessions[b];
-        const Dims& d = (input ? sb.inputs() : sb.outputs())[i].dims;
-        if (d.size() < 2 || d[1] != seqs[b]) return false;
-      }
-      return true;
-    };
-    const int64_t pad_id = art_meta.value("pad_id", int64_t{0});
-    std::map<std::string, std::string> roles;
-    for (const auto& in : art_meta.value("inputs", nlohmann::json::array())) roles[in.value("name", "")] = in.value("role", "other");
-    for (size_t i = 0; i < in_specs.size(); ++i) {
-      seq_input.push_back(has_seq(true, i));
-      pad_value.push_back(roles[in_specs[i].name] == "token_ids" ? static_cast<double>(pad_id) : 0.0);
+    for (const auto& session : any.sessions) {
+      bucket_in.push_back(session->inputs());
+      bucket_out.push_back(session->outputs());
     }
-    for (size_t i = 0; i < out_specs.size(); ++i) seq_output.push_back(has_seq(false, i));
-    bool any_seq = false;
-    for (bool b : seq_input) any_seq = any_seq || b;
-    if (!any_seq) seqs.clear();
+    in_specs = bucket_in.back();
+    out_specs = bucket_out.back();
+    meta = any.sessions.back()->metadata_json();
+    read_axes(art_meta, buckets);
     max_batch = options.max_batch ? options.max_batch : static_cast<int>(batch);
-    if (max_batch < 1 || max_batch > batch) fail("max batch ", max_batch, " must be between 1 and the compiled batch ", batch);
+    if (max_batch < 1 || max_batch > batch)
+      fail("max batch ", max_batch, " must be between 1 and ", batch,
+           batching ? " (the compiled batch)" : " (the model has no batch axis: one request per call)");
     for (auto& lane : lanes) {
       Lane* l = lane.get();
       l->threads.emplace_back([this, l] { intake(*l); });
       for (int s = 1; s < S; ++s) l->threads.emplace_back([this, l, s] { stage_loop(*l, s); });
     }
+  }
+
+  // The batch and sequence axes the compiler recorded. An artifact without them, or whose axes are not
+  // where this runtime merges rows (axis 0) and pads sequences (axis 1), is run as compiled: requests must
+  // have the compiled shapes, one request per call.
+  void read_axes(const nlohmann::json& art_meta, size_t buckets) {
+    auto axes_of = [&](const char* list, const std::vector<TensorSpec>& specs, const char* key) {
+      std::map<std::string, int64_t> by_name;
+      for (const auto& t : art_meta.value(list, nlohmann::json::array()))
+        if (t.is_object() && t.contains(key) && t[key].is_number_integer()) by_name[t.value("name", "")] = t[key].get<int64_t>();
+      std::vector<int64_t> out;
+      for (const TensorSpec& s : specs) out.push_back(by_name.count(s.name) ? by_name[s.name] : -1);
+      return out;
+    };
+    const std::vector<int64_t> in_b = axes_of("inputs", in_specs, "batch_axis"), out_b = axes_of("outputs", out_specs, "batch_axis");
+    const std::vector<int64_t> in_s = axes_of("inputs", in_specs, "seq_axis"), out_s = axes_of("outputs", out_specs, "seq_axis");
+    const nlohmann::json batching_meta = art_meta.value("batching", nlohmann::json::object());
+    batching = batching_meta.is_object() && batching_meta.value("rows_independent", false);
+    for (int64_t a : in_b) batching = batching && (a == 0 || a == -1);
+    for (int64_t a : out_b) batching = batching && (a == 0 || a == -1);
+    bool any_rows = false;
+    for (int64_t a : in_b) any_rows = any_rows || a == 0;
+    batching = batching && any_rows;
+    mergeable = batching;
+    for (size_t i = 0; i < in_specs.size(); ++i) {
+      in_batched.push_back(batching && in_b[i] == 0);
+      mergeable = mergeable && in_batched.back();
+    }
+    for (size_t o = 0; o < out_specs.size(); ++o) out_batched.push_back(batching && out_b[o] == 0);
+    const int64_t compiled = art_meta.contains("options") ? art_meta["options"].value("batch", int64_t{0}) : 0;
+    if (batching) {
+      for (size_t i = 0; i < in_specs.size(); ++i)
+        if (in_batched[i] && in_specs[i].dims[0] != compiled) batching = false;
+    }
+    if (!batching) {
+      in_batched.assign(in_specs.size(), false);
+      out_batched.assign(out_specs.size(), false);
+      mergeable = false;
+    }
+    batch = batching ? compiled : 1;
+    // Sequence lengths vary when every tensor whose shape differs between buckets has its sequence on axis
+    // 1 (and rows on axis 0); otherwise a request must match one bucket's shapes exactly.
+    std::vector<int64_t> lengths;
+    if (art_meta.contains("seq_buckets") && art_meta["seq_buckets"].is_array())
+      for (const auto& v : art_meta["seq_buckets"])
+        if (v.is_number_integer()) lengths.push_back(v.get<int64_t>());
+    bool seq_ok = batching && lengths.size() == buckets;
+    bool any_seq = false;
+    auto check = [&](const std::vector<TensorSpec>& largest, const std::vector<int64_t>& axes, const std::vector<bool>& rows,
+                     bool input, std::vector<bool>& has) {
+      for (size_t i = 0; i < largest.size(); ++i) {
+        const bool seq = axes[i] == 1 && rows[i];
+        if (axes[i] != -1 && !seq) seq_ok = false;
+        for (size_t b = 0; seq_ok && b < buckets; ++b) {
+          Dims want = largest[i].dims;
+          if (seq) want[1] = lengths[b];
+          if ((input ? bucket_in[b] : bucket_out[b])[i].dims != want) seq_ok = false;
+        }
+        has.push_back(seq);
+        any_seq = any_seq || (input && seq);
+      }
+    };
+    check(in_specs, in_s, in_batched, true, seq_input);
+    check(out_specs, out_s, out_batched, false, seq_output);
+    if (seq_ok && any_seq) {
+      seqs = lengths;
+    } else {
+      seq_input.assign(in_specs.size(), false);
+      seq_output.assign(out_specs.size(), false);
+    }
+    const int64_t pad_id = art_meta.value("pad_id", int64_t{0});
+    std::map<std::string, std::string> roles;
+    for (const auto& in : art_meta.value("inputs", nlohmann::json::array()))
+      if (in.is_object()) roles[in.value("name", "")] = in.value("role", "other");
+    for (const TensorSpec& spec : in_specs) pad_value.push_back(roles[spec.name] == "token_ids" ? static_cast<double>(pad_id) : 0.0);
   }
 
   ~Impl() {
@@ -264,11 +338,26 @@ struct Engine::Impl {
   int stage_count() const { return static_cast<int>(stages[0].costs.size()); }
 
   // "[rows,128] with rows >= 1": what a request may look like.
-  std::string shape_text(const Dims& compiled, bool seq) const {
-    if (!batchable) return dims_to_string(compiled);
+  std::string shape_text(size_t k) const {
+    const Dims& compiled = in_specs[k].dims;
+    if (!in_batched[k]) {
+      std::string s = dims_to_string(compiled);
+      for (size_t b = 0; b + 1 < bucket_in.size(); ++b)
+        if (bucket_in[b][k].dims != compiled) s = dims_to_string(bucket_in[b][k].dims) + " or " + s;
+      return s;
+    }
+    const bool seq = seq_input[k];
     std::string s = "[rows";
     for (size_t i = 1; i < compiled.size(); ++i) s += (i == 1 && seq) ? ",seq" : "," + std::to_string(compiled[i]);
     return s + "] with rows >= 1" + (seq ? str(" and seq <= ", seqs.back()) : "");
+  }
+
+  // The request's shape for input k in bucket b: the compiled one with its rows and length.
+  Dims wanted(size_t k, size_t b, const Tensor& t) const {
+    Dims want = bucket_in[b][k].dims;
+    if (in_batched[k] && !t.dims().empty()) want[0] = t.dims()[0];
+    if (seq_input[k] && t.dims().size() >= 2) want[1] = t.dims()[1];
+    return want;
   }
 
   // Checks a request against the compiled specs and puts its inputs in model order.
@@ -291,27 +380,27 @@ struct Engine::Impl {
       if (t.dtype() != spec.dtype && !(spec.dtype == DType::i64 && t.dtype() == DType::i32))
         fail("input '", spec.name, "' has dtype ", dtype_name(t.dtype()), ", expected ", dtype_name(spec.dtype),
              spec.dtype == DType::i64 ? " (or i32)" : "");
-      Dims want = spec.dims;
-      if (batchable && !t.dims().empty()) want[0] = t.dims()[0];
-      if (seq_input[k] && t.dims().size() >= 2) want[1] = t.dims()[1];
-      if (t.dims() != want || (batchable && t.dims()[0] < 1) || (seq_input[k] && t.dims()[1] < 1))
-        fail("input '", spec.name, "' has shape ", dims_to_string(t.dims()), ", expected ", shape_text(spec.dims, seq_input[k]));
+      const bool rank_ok = t.dims().size() == spec.dims.size();
+      if (!rank_ok || (in_batched[k] && t.dims()[0] < 1) || (seq_input[k] && t.dims()[1] < 1))
+        fail("input '", spec.name, "' has shape ", dims_to_string(t.dims()), ", expected ", shape_text(k));
       if (seq_input[k]) {
         if (req->seq && t.dims()[1] != req->seq)
           fail("inputs have different sequence lengths: '", spec.name, "' has ", t.dims()[1], ", the others ", req->seq);
         req->seq = t.dims()[1];
       }
-      if (batchable && req->rows && t.dims()[0] != req->rows)
-        fail("inputs have different row counts: '", spec.name, "' has ", t.dims()[0], ", the others ", req->rows);
-      if (batchable) req->rows = t.dims()[0];
+      if (in_batched[k]) {
+        if (req->rows && t.dims()[0] != req->rows)
+          fail("inputs have different row counts: '", spec.name, "' has ", t.dims()[0], ", the others ", req->rows);
+        req->rows = t.dims()[0];
+      }
       req->inputs[k] = std::move(nt.tensor);
     }
     std::string missing;
     for (size_t k = 0; k < in_specs.size(); ++k)
       if (!seen[k]) missing += (missing.empty() ? "" : ", ") + in_specs[k].name;
     if (!missing.empty()) fail("missing model input(s): ", missing);
-    if (!batchable) req->rows = batch;
-    if (req->seq) {
+    if (!batching) req->rows = 1;  // the whole request is one call
+    if (!seqs.empty()) {
       // The smallest bucket that fits; longer than every bucket is an error unless truncating.
       req->bucket = seqs.size();
       for (size_t b = 0; b < seqs.size() && req->bucket == seqs.size(); ++b)
@@ -322,13 +411,28 @@ struct Engine::Impl {
                "): compile with a longer --seq, or enable truncation (--truncate)");
         req->bucket = seqs.size() - 1;
       }
+    } else {
+      // Fixed shapes: the first bucket whose compiled shapes the request has (the last, for the message).
+      req->bucket = bucket_in.size() - 1;
+      for (size_t b = 0; b < bucket_in.size(); ++b) {
+        bool fits = true;
+        for (size_t k = 0; fits && k < in_specs.size(); ++k) fits = req->inputs[k].dims() == wanted(k, b, req->inputs[k]);
+        if (fits) {
+          req->bucket = b;
+          break;
+        }
+      }
     }
+    for (size_t k = 0; k < in_specs.size(); ++k)
+      if (req->inputs[k].dims() != wanted(k, req->bucket, req->inputs[k]))
+        fail("input '", in_specs[k].name, "' has shape ", dims_to_string(req->inputs[k].dims()), ", expected ", shape_text(k));
     req->remaining = req->rows;
-    for (size_t o = 0; o < out_specs.size(); ++o) {
-      Dims d = out_specs[o].dims;
-      if (batchable) d[0] = req->rows;
-      if (seq_output[o]) d[1] = std::min(req->seq, seqs.back());
-      req->results.push_back({out_specs[o].name, Tensor(out_specs[o].dtype, d)});
+    const std::vector<TensorSpec>& outs = bucket_out[req->bucket];
+    for (size_t o = 0; o < outs.size(); ++o) {
+      Dims d = outs[o].dims;
+      if (out_batched[o]) d[0] = req->rows;
+      if (seq_output[o]) d[1] = std::min(req->seq, seqs[req->bucket]);
+      req->results.push_back({outs[o].name, Tensor(outs[o].dtype, d)});
     }
     return req;
   }
@@ -363,7 +467,7 @@ struct Engine::Impl {
         group.push_back(std::move(queue.front()));
         queue.pop_front();
         const clock::time_point deadline = clock::now() + std::chrono::microseconds(options.max_queue_delay_us);
-        while (batchable && rows < max_batch) {
+        while (mergeable && rows < max_batch) {
           if (!queue.empty()) {
             if (rows + queue.front()->rows > max_batch || queue.front()->bucket != group.front()->bucket) break;
             rows += queue.front()->rows;
@@ -375,12 +479,12 @@ struct Engine::Impl {
           if (!arrived.wait_until(lock, deadline, [&] { return stopping || !queue.empty(); })) break;
         }
       }
-      // Cut the group's rows into jobs of at most `batch` rows each.
+      // Cut the group's rows into jobs of at most `batch` rows each (a request without rows is one job).
       Job job;
       job.bucket = group.front()->bucket;
       for (const std::shared_ptr<Request>& req : group) {
         for (int64_t r = 0; r < req->rows;) {
-          const int64_t take = batchable ? std::min(req->rows - r, batch - job.used) : batch;
+          const int64_t take = std::min(req->rows - r, batch - job.used);
           job.pieces.push_back({req, r, job.used, take});
           job.used += take;
           r += take;
@@ -406,12 +510,16 @@ struct Engine::Impl {
       const size_t b = slot.job.bucket;
       std::vector<NamedTensor>& in = slot.in[b];
       for (size_t i = 0; i < in.size(); ++i) {
+        if (!in_batched[i]) {
+          // Without rows, a job holds one request (intake never merges such models).
+          copy_whole(slot.job.pieces.front().req->inputs[i], in[i].tensor);
+          continue;
+        }
         for (const Job::Piece& p : slot.job.pieces) {
           if (seq_input[i]) copy_rows_seq(p.req->inputs[i], p.req_row, in[i].tensor, p.slot_row, p.rows, pad_value[i]);
           else copy_rows(p.req->inputs[i], p.req_row, in[i].tensor, p.slot_row, p.rows);
         }
-        if (batchable && slot.job.used > 0)
-          for (int64_t r = slot.job.used; r < batch; ++r) copy_rows(in[i].tensor, slot.job.used - 1, in[i].tensor, r, 1);
+        for (int64_t r = slot.job.used; r < batch; ++r) copy_rows(in[i].tensor, slot.job.used - 1, in[i].tensor, r, 1);
       }
       slot.sessions[b]->impl_->load_inputs(in);
       slot.sessions[b]->impl_->run_steps(stages[b].bounds[0], stages[b].bounds[1], lane.groups[0]);
@@ -453,20 +561,20 @@ struct Engine::Impl {
         slot.sessions[slot.job.bucket]->impl_->store_outputs(slot.out);
         for (const Job::Piece& p : slot.job.pieces)
           for (size_t o = 0; o < slot.out.size(); ++o) {
-            if (seq_output[o]) copy_rows_seq(slot.out[o].tensor, p.slot_row, p.req->results[o].tensor, p.req_row, p.rows, 0);
-            else copy_rows(slot.out[o].tensor, batchable ? p.slot_row : 0, p.req->results[o].tensor, batchable ? p.req_row : 0,
-                           batchable ? p.rows : batch);
+            Tensor& result = p.req->results[o].tensor;
+            if (seq_output[o]) copy_rows_seq(slot.out[o].tensor, p.slot_row, result, p.req_row, p.rows, 0);
+            else if (out_batched[o]) copy_rows(slot.out[o].tensor, p.slot_row, result, p.req_row, p.rows);
+            // Without rows the output is the same for every call of the request (rows never mix): its first.
+            else if (p.req_row == 0) copy_whole(slot.out[o].tensor, result);
           }
         {
           std::lock_guard<std::mutex> lock(mu);
           ++stats.calls;
           for (const Job::Piece& p : slot.job.pieces) stats.rows += p.rows;
         }
-        for (const Job::Piece& p : slot.job.pieces) {
-          const int64_t rows = batchable ? p.rows : p.req->rows;
-          if (p.req->remaining.fetch_sub(rows) == rows && !p.req->answered.exchange(true))
+        for (const Job::Piece& p : slot.job.pieces)
+          if (p.req->remaining.fetch_sub(p.rows) == p.rows && !p.req->answered.exchange(true))
             p.req->done.set_value(std::move(p.req->results));
-        }
       }
     } catch (...) {
       fail_job(slot, std::current_exception());
@@ -501,6 +609,7 @@ std::vector<NamedTensor> Engine::run(const std::vector<NamedTensor>& inputs) {
 
 const std::vector<TensorSpec>& Engine::inputs() const { return impl_->in_specs; }
 const std::vector<TensorSpec>& Engine::outputs() const { return impl_->out_specs; }
+bool Engine::has_batch_axis() const { return impl_->batching; }
 int64_t Engine::compiled_batch() const { return impl_->batch; }
 int Engine::max_batch() const { return impl_->max_batch; }
 int Engine::pipeline_stages() const { return impl_->stage_count(); }

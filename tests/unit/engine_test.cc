@@ -1,11 +1,13 @@
 // kiln::Engine: replicas and pipelines give the single session's results, requests of any row count,
 // the dynamic batcher merging requests, a full queue rejecting, many threads at once, bad options.
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "artifact/artifact.h"
 #include "kiln/engine.h"
 #include "kiln/session.h"
+#include "passes/batch_axes.h"
 #include "passes/passes.h"
 #include "planner/plan.h"
 #include "planner/stages.h"
@@ -13,6 +15,24 @@
 
 namespace kiln::test {
 namespace {
+
+// Compiles an unbound graph as the compiler does, with the metadata the Engine reads: each input's and
+// output's batch and sequence axes, and whether rows are independent (passes/batch_axes.h).
+void compile_graph(const std::string& path, ir::Graph g, const CompileOptions& o) {
+  const passes::BatchAxes axes = passes::find_batch_axes(g, o);
+  const std::vector<int> inputs = g.inputs;
+  passes::run_passes(g, o);
+  std::string weights;
+  planner::Plan plan = planner::build_plan(g, weights);
+  nlohmann::json in = nlohmann::json::array(), out = nlohmann::json::array();
+  for (size_t i = 0; i < plan.inputs.size(); ++i)
+    in.push_back({{"name", plan.tensors[plan.inputs[i]].name}, {"batch_axis", axes.inputs[i].batch}, {"seq_axis", axes.inputs[i].seq}});
+  for (size_t i = 0; i < plan.outputs.size(); ++i)
+    out.push_back({{"name", plan.tensors[plan.outputs[i]].name}, {"batch_axis", axes.outputs[i].batch}, {"seq_axis", axes.outputs[i].seq}});
+  nlohmann::json meta = {{"options", {{"batch", o.batch}, {"seq", o.seq}}}, {"inputs", in}, {"outputs", out},
+                         {"batching", {{"rows_independent", axes.rows_independent}, {"reason", axes.reason}}}};
+  artifact::write_artifact(path, meta, plan, weights);
+}
 
 // x: f32[batch, 5, 8] -> `layers` x (GEMM+GELU, GEMM + residual, LayerNorm) -> y f32[batch, 5, 8]; rows
 // are independent, as in an encoder.
@@ -31,11 +51,7 @@ void compile_stack(const std::string& path, int64_t batch, int layers = 4) {
   b.output(h);
   CompileOptions o;
   o.batch = batch;
-  passes::run_passes(b.g, o);
-  std::string weights;
-  planner::Plan plan = planner::build_plan(b.g, weights);
-  nlohmann::json meta = {{"options", {{"batch", o.batch}, {"seq", 0}}}};
-  artifact::write_artifact(path, meta, plan, weights);
+  compile_graph(path, b.g, o);
 }
 
 // Row r of a [rows, 5, 8] tensor, as a [1, 5, 8] tensor.
@@ -174,7 +190,7 @@ TEST_F(EngineTest, BadRequestsAndOptionsAreClearErrors) {
   EXPECT_KILN_ERROR(e.run({}), {"missing model input(s): x"});
   EngineOptions zero;
   zero.instances = 0;
-  EXPECT_KILN_ERROR(Engine(path4, zero), {"--instances must be at least 1, got 0"});
+  EXPECT_KILN_ERROR(Engine(path4, zero), {"instances must be at least 1, got 0"});
   EngineOptions deep;
   deep.pipeline_stages = 9;
   EXPECT_KILN_ERROR(Engine(path4, deep), {"9 pipeline stages is more than the model's 8 layers"});
@@ -215,6 +231,225 @@ TEST(PipelineStages, BalancedCutsCoverEveryStep) {
     EXPECT_LT(st.bounds[s], st.bounds[s + 1]);
     EXPECT_NEAR(st.costs[s], 1.0 / 3, 0.12);  // six identical layers: close to a third each
   }
+}
+
+// ---- Models outside the BERT shape: the batch axis is what the compiler recorded, nothing else. ----
+
+EngineOptions one_cpu() {
+  EngineOptions o;
+  o.core_groups = {{allowed_cpus()[0]}};
+  return o;
+}
+
+// Session on the same artifact: the reference for a request with the compiled shapes.
+std::vector<NamedTensor> session_run(const std::string& path, const std::vector<NamedTensor>& in) {
+  SessionOptions so;
+  so.threads = 1;
+  return Session(path, so).run(in);
+}
+
+Tensor i64_tensor(const Dims& dims, std::vector<int64_t> v) {
+  Tensor t(DType::i64, dims);
+  std::copy(v.begin(), v.end(), t.data_as<int64_t>());
+  return t;
+}
+
+// A 2-D MatMul of two graph inputs with different leading dims ([3,4] x [4,2]) and static shapes, as in
+// ONNX's test_matmul_2d: no batch axis, so tensors pass whole and other shapes are refused.
+TEST(EngineAxes, NoBatchAxisPassesTensorsWhole) {
+  TempDir dir;
+  GraphBuilder b;
+  int a = b.input("a", DType::f32, shape({3, 4}));
+  int w = b.input("b", DType::f32, shape({4, 2}));
+  b.output(b.node1("MatMul", {a, w}, "y"));
+  CompileOptions o;  // no --batch: nothing may vary
+  compile_graph(dir.file("mm.kiln"), b.g, o);
+  Engine e(dir.file("mm.kiln"), one_cpu());
+  EXPECT_FALSE(e.has_batch_axis());
+  EXPECT_EQ(e.compiled_batch(), 1);
+  const std::vector<NamedTensor> in = {{"a", random_f32({3, 4}, 1)}, {"b", random_f32({4, 2}, 2)}};
+  std::vector<NamedTensor> got = e.run(in);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].tensor.dims(), (Dims{3, 2}));
+  EXPECT_CLOSE(got[0].tensor, session_run(dir.file("mm.kiln"), in)[0].tensor, kTolExact);
+  EXPECT_KILN_ERROR(e.run({{"a", random_f32({2, 4}, 1)}, {"b", random_f32({4, 2}, 2)}}), {"input 'a' has shape [2,4], expected [3,4]"});
+  EXPECT_KILN_ERROR(e.run({{"a", random_f32({3, 4}, 1)}, {"b", random_f32({3, 2}, 2)}}), {"input 'b' has shape [3,2], expected [4,2]"});
+  EXPECT_EQ(e.stats().calls, 1u);
+}
+
+// Even with --batch given, a static model has no batch axis: the compiled [3,4] is not "3 rows".
+TEST(EngineAxes, StaticModelWithBatchGivenIsNotBatched) {
+  TempDir dir;
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({3, 4}));
+  b.output(b.node1("Transpose", {x}, "y"));
+  CompileOptions o;
+  o.batch = 3;
+  compile_graph(dir.file("t.kiln"), b.g, o);
+  Engine e(dir.file("t.kiln"), one_cpu());
+  EXPECT_FALSE(e.has_batch_axis());
+  const Tensor in = random_f32({3, 4}, 5);
+  Tensor got = e.run({{"x", in}})[0].tensor;
+  ASSERT_EQ(got.dims(), (Dims{4, 3}));
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j) EXPECT_EQ(got.data_as<float>()[j * 3 + i], in.data_as<float>()[i * 4 + j]);
+}
+
+// Mixed leading dims: x has rows, the table t does not. Any row count works; t is checked and passed
+// whole to every call, and requests are not merged (they could carry different tables).
+TEST(EngineAxes, InputWithoutBatchAxisIsPassedWholeToEveryCall) {
+  TempDir dir;
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({"batch", 4}));
+  int t = b.input("t", DType::f32, shape({5, 4}));
+  int tt = b.node1("Transpose", {t}, "tt");
+  b.output(b.node1("MatMul", {x, tt}, "y"));
+  CompileOptions o;
+  o.batch = 2;
+  compile_graph(dir.file("mixed.kiln"), b.g, o);
+  EngineOptions opts = one_cpu();
+  opts.max_queue_delay_us = 100'000;
+  Engine e(dir.file("mixed.kiln"), opts);
+  EXPECT_TRUE(e.has_batch_axis());
+  const Tensor table = random_f32({5, 4}, 9);
+  for (int64_t rows : {1, 2, 5}) {
+    SCOPED_TRACE("rows " + std::to_string(rows));
+    const Tensor xs = random_f32({rows, 4}, 10 + rows);
+    Tensor got = e.run({{"x", xs}, {"t", table}})[0].tensor;
+    ASSERT_EQ(got.dims(), (Dims{rows, 5}));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int c = 0; c < 5; ++c) {
+        double want = 0;
+        for (int k = 0; k < 4; ++k) want += double(xs.data_as<float>()[r * 4 + k]) * table.data_as<float>()[c * 4 + k];
+        EXPECT_NEAR(got.data_as<float>()[r * 5 + c], want, 1e-5);
+      }
+  }
+  EXPECT_KILN_ERROR(e.run({{"x", random_f32({2, 4}, 1)}, {"t", random_f32({4, 4}, 2)}}), {"input 't' has shape [4,4], expected [5,4]"});
+  // Two single-row requests with different tables: two calls, each with its own table.
+  auto f1 = e.submit({{"x", random_f32({1, 4}, 3)}, {"t", table}});
+  auto f2 = e.submit({{"x", random_f32({1, 4}, 3)}, {"t", random_f32({5, 4}, 4)}});
+  EXPECT_NE(std::memcmp(f1.get()[0].tensor.data(), f2.get()[0].tensor.data(), 5 * sizeof(float)), 0);
+}
+
+// Scalar and 1-D tensors: y[b] = sum_k x[b,k] * s with a scalar input s: rows on x and y (1-D), s whole.
+TEST(EngineAxes, ScalarInputAndOneDimensionalOutput) {
+  TempDir dir;
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({"batch", 3}));
+  int sc = b.input("s", DType::f32, shape({}));
+  int m = b.node1("Mul", {x, sc}, "m");
+  b.output(b.node1("ReduceSum", {m, b.constant("axes", i64_tensor({1}, {1}))}, "y", Attr().i("keepdims", 0)));
+  CompileOptions o;
+  o.batch = 4;
+  compile_graph(dir.file("s.kiln"), b.g, o);
+  Engine e(dir.file("s.kiln"), one_cpu());
+  EXPECT_TRUE(e.has_batch_axis());
+  Tensor s(DType::f32, {});
+  s.data_as<float>()[0] = 2.0f;
+  for (int64_t rows : {1, 3, 6}) {
+    const Tensor xs = random_f32({rows, 3}, 20 + rows);
+    Tensor got = e.run({{"x", xs}, {"s", s}})[0].tensor;
+    ASSERT_EQ(got.dims(), (Dims{rows}));
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = xs.data_as<float>() + r * 3;
+      EXPECT_NEAR(got.data_as<float>()[r], 2.0 * (double(p[0]) + p[1] + p[2]), 1e-5);
+    }
+  }
+  EXPECT_KILN_ERROR(e.run({{"x", random_f32({2, 3}, 1)}, {"s", random_f32({1}, 1)}}), {"input 's' has shape [1], expected []"});
+}
+
+// A reduction over the batch mixes rows: merging or padding would change the answer, so the model runs
+// only at its compiled shapes, and a scalar output comes back as computed.
+TEST(EngineAxes, RowsThatMixAreNeverMergedOrPadded) {
+  TempDir dir;
+  GraphBuilder b;
+  int x = b.input("x", DType::f32, shape({"batch", 3}));
+  b.output(b.node1("ReduceSum", {x}, "total", Attr().i("keepdims", 0)));
+  CompileOptions o;
+  o.batch = 2;
+  const passes::BatchAxes axes = passes::find_batch_axes(b.g, o);
+  EXPECT_FALSE(axes.rows_independent);
+  EXPECT_NE(axes.reason.find("reduces over every axis"), std::string::npos) << axes.reason;
+  compile_graph(dir.file("r.kiln"), b.g, o);
+  Engine e(dir.file("r.kiln"), one_cpu());
+  EXPECT_FALSE(e.has_batch_axis());
+  const Tensor xs = random_f32({2, 3}, 3);
+  Tensor got = e.run({{"x", xs}})[0].tensor;
+  ASSERT_EQ(got.dims(), Dims{});
+  double want = 0;
+  for (int i = 0; i < 6; ++i) want += xs.data_as<float>()[i];
+  EXPECT_NEAR(got.data_as<float>()[0], want, 1e-5);
+  EXPECT_KILN_ERROR(e.run({{"x", random_f32({1, 3}, 1)}}), {"input 'x' has shape [1,3], expected [2,3]"});
+}
+
+// Outputs folded to constants: one that does not depend on the batch comes back whole with any row count;
+// a model that folds entirely (no steps at all) still answers.
+TEST(EngineAxes, ConstantOutputs) {
+  TempDir dir;
+  {
+    GraphBuilder b;
+    int x = b.input("x", DType::f32, shape({"batch", 3}));
+    b.output(b.node1("Relu", {x}, "y"));
+    b.output(b.node1("Shape", {b.constant("c", random_f32({7, 2}, 1))}, "shape_of_c"));
+    CompileOptions o;
+    o.batch = 2;
+    compile_graph(dir.file("c.kiln"), b.g, o);
+    Engine e(dir.file("c.kiln"), one_cpu());
+    EXPECT_TRUE(e.has_batch_axis());
+    std::vector<NamedTensor> got = e.run({{"x", random_f32({5, 3}, 2)}});
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].tensor.dims(), (Dims{5, 3}));
+    ASSERT_EQ(got[1].tensor.dims(), (Dims{2}));
+    EXPECT_EQ(got[1].tensor.data_as<int64_t>()[0], 7);
+    EXPECT_EQ(got[1].tensor.data_as<int64_t>()[1], 2);
+  }
+  {
+    // The shape of the input is a constant of the compiled batch: such a model cannot take other rows.
+    GraphBuilder b;
+    int x = b.input("x", DType::f32, shape({"batch", 3}));
+    b.output(b.node1("Shape", {x}, "s"));
+    CompileOptions o;
+    o.batch = 2;
+    compile_graph(dir.file("shape.kiln"), b.g, o);
+    Engine e(dir.file("shape.kiln"), one_cpu());
+    EXPECT_FALSE(e.has_batch_axis());
+    Tensor got = e.run({{"x", random_f32({2, 3}, 2)}})[0].tensor;
+    ASSERT_EQ(got.dims(), (Dims{2}));
+    EXPECT_EQ(got.data_as<int64_t>()[0], 2);
+    EXPECT_EQ(got.data_as<int64_t>()[1], 3);
+    EXPECT_KILN_ERROR(e.run({{"x", random_f32({3, 3}, 2)}}), {"expected [2,3]"});
+  }
+}
+
+// The analysis itself on graph shapes the runtime cannot merge: [batch*seq] reshapes are row-local, a
+// reshape that moves the batch inward or a softmax over it is not.
+TEST(EngineAxes, AnalysisFollowsReshapesAndRejectsMixing) {
+  auto analyse = [](const std::function<int(GraphBuilder&, int)>& body) {
+    GraphBuilder b;
+    int x = b.input("x", DType::f32, shape({"batch", 6}));
+    b.output(body(b, x));
+    CompileOptions o;
+    o.batch = 4;
+    return passes::find_batch_axes(b.g, o);
+  };
+  passes::BatchAxes flat = analyse([](GraphBuilder& b, int x) {
+    int r = b.node1("Reshape", {x, b.constant("s1", i64_tensor({2}, {-1, 3}))}, "flat");     // [batch*2, 3]
+    int sm = b.node1("Softmax", {r}, "sm", Attr().i("axis", -1));
+    return b.node1("Reshape", {sm, b.constant("s2", i64_tensor({2}, {-1, 6}))}, "back");    // [batch, 6]
+  });
+  EXPECT_TRUE(flat.rows_independent) << flat.reason;
+  EXPECT_EQ(flat.outputs[0].batch, 0);
+  passes::BatchAxes inward = analyse([](GraphBuilder& b, int x) {
+    return b.node1("Reshape", {x, b.constant("s", i64_tensor({2}, {6, -1}))}, "swap");      // [6, batch]
+  });
+  EXPECT_FALSE(inward.rows_independent);
+  passes::BatchAxes softmax = analyse([](GraphBuilder& b, int x) { return b.node1("Softmax", {x}, "sm", Attr().i("axis", 0)); });
+  EXPECT_FALSE(softmax.rows_independent);
+  EXPECT_NE(softmax.reason.find("normalises along the batch axis"), std::string::npos) << softmax.reason;
+  passes::BatchAxes concat = analyse([](GraphBuilder& b, int x) { return b.node1("Concat", {x, x}, "cat", Attr().i("axis", 0)); });
+  EXPECT_FALSE(concat.rows_independent);
+  passes::BatchAxes fine = analyse([](GraphBuilder& b, int x) { return b.node1("Concat", {x, x}, "cat", Attr().i("axis", 1)); });
+  EXPECT_TRUE(fine.rows_independent) << fine.reason;
 }
 
 }  // namespace
