@@ -198,12 +198,23 @@ class Runner:
     def _compile_and_run(self, r, model, inputs, outputs, work):
         a = self.args
         # Shape-like operands fed by graph inputs: bound as constants.
+        # Graph inputs a shape-like operand depends on (directly, or through the nodes computing it, as in
+        # the window functions' expanded bodies): bound as constants.
         const_names = set()
         if self.constant_inputs:
-            for n in model.graph.node:
-                for pos in SHAPE_OPERANDS.get(n.op_type, []):
-                    if pos < len(n.input) and n.input[pos] in inputs:
-                        const_names.add(n.input[pos])
+            producer = {o: n for n in model.graph.node for o in n.output}
+            todo = [n.input[pos] for n in model.graph.node for pos in SHAPE_OPERANDS.get(n.op_type, [])
+                    if pos < len(n.input) and n.input[pos]]
+            seen = set()
+            while todo:
+                v = todo.pop()
+                if v in seen:
+                    continue
+                seen.add(v)
+                if v in inputs:
+                    const_names.add(v)
+                elif v in producer:
+                    todo.extend(i for i in producer[v].input if i)
         files = {}
         for k, (nm, v) in enumerate(inputs.items()):
             p = os.path.join(work, f"input_{k}.npy")

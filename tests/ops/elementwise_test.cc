@@ -464,5 +464,51 @@ TEST(Clip, NonScalarBoundsRejected) {
                     {"min/max must be scalars", "[2]"});
 }
 
+// ---- integer Pow, 8-bit arithmetic (ONNX backend tests test_pow_types_*, test_*_uint8) ---------------------
+
+TEST(Pow, IntegerBaseIntegerExponentIsExact) {
+  // numpy: np.power(x, y) on int64/int32, odd sizes and broadcasting
+  Tensor x = tensor<int64_t>({3, 1}, {-3, 2, 7});
+  Tensor y = tensor<int64_t>({5}, {0, 1, 2, 3, 21});
+  EXPECT_TENSOR(eval1("Pow", {x, y}), DType::i64, {3, 5},
+                {1, -3, 9, -27, -10460353203.0, 1, 2, 4, 8, 2097152, 1, 7, 49, 343, 558545864083284007.0}, kTolExact);
+  EXPECT_TENSOR(eval1("Pow", {tensor<int32_t>({3}, {1, 2, 3}), tensor<int32_t>({3}, {4, 5, 6})}), DType::i32, {3},
+                {1, 32, 729}, kTolExact);
+  // Negative exponents: 1 and -1 stay exact, anything else truncates to 0; 0 to a negative power is an error.
+  EXPECT_TENSOR(eval1("Pow", {tensor<int64_t>({4}, {1, -1, -1, 5}), tensor<int64_t>({4}, {-3, -3, -2, -1})}),
+                DType::i64, {4}, {1, -1, 1, 0}, kTolExact);
+  EXPECT_KILN_ERROR(eval1("Pow", {scalar<int64_t>(0), scalar<int64_t>(-1)}), {"negative power"});
+}
+
+TEST(Pow, IntegerBaseFloatExponentTruncates) {
+  // numpy: np.power(np.int64([1,2,3,-8]), np.float32([4,5,0.5,1/3])).astype(np.int64) -> [1, 32, 1, nan->error]
+  EXPECT_TENSOR(eval1("Pow", {tensor<int64_t>({3}, {1, 2, 3}), tensor<float>({3}, {4, 5, 0.5f})}), DType::i64, {3},
+                {1, 32, 1}, kTolExact);
+  EXPECT_TENSOR(eval1("Pow", {tensor<int32_t>({2}, {10, 2}), tensor<double>({2}, {12, 2.5})}), DType::i32, {2},
+                {2147483647, 5}, kTolExact);  // saturates at the type's range
+  EXPECT_KILN_ERROR(eval1("Pow", {scalar<int64_t>(-8), scalar<float>(0.5f)}), {"not a number"});
+}
+
+TEST(Arithmetic, EightBitIntegers) {
+  // numpy uint8/int8 arithmetic (wrapping), broadcasting a row over a [3,5] matrix
+  Tensor a = tensor<uint8_t>({3, 5}, {12, 13, 14, 15, 16, 200, 201, 202, 203, 204, 0, 1, 2, 3, 255});
+  Tensor b = tensor<uint8_t>({5}, {1, 2, 3, 4, 5});
+  EXPECT_TENSOR(eval1("Add", {a, b}), DType::u8, {3, 5}, {13, 15, 17, 19, 21, 201, 203, 205, 207, 209, 1, 3, 5, 7, 4},
+                kTolExact);
+  EXPECT_TENSOR(eval1("Sub", {a, b}), DType::u8, {3, 5},
+                {11, 11, 11, 11, 11, 199, 199, 199, 199, 199, 255, 255, 255, 255, 250}, kTolExact);
+  EXPECT_TENSOR(eval1("Mul", {a, b}), DType::u8, {3, 5}, {12, 26, 42, 60, 80, 200, 146, 94, 44, 252, 0, 2, 6, 12, 251},
+                kTolExact);
+  EXPECT_TENSOR(eval1("Div", {a, b}), DType::u8, {3, 5}, {12, 6, 4, 3, 3, 200, 100, 67, 50, 40, 0, 0, 0, 0, 51},
+                kTolExact);
+  EXPECT_TENSOR(eval1("Mod", {a, b}), DType::u8, {3, 5}, {0, 1, 2, 3, 1, 0, 1, 1, 3, 4, 0, 1, 2, 3, 0}, kTolExact);
+  Tensor c = tensor<int8_t>({3}, {-7, 7, -128});
+  Tensor d = tensor<int8_t>({3}, {3, -3, 1});
+  EXPECT_TENSOR(eval1("Mod", {c, d}), DType::i8, {3}, {2, -2, 0}, kTolExact);  // sign follows the divisor
+  EXPECT_TENSOR(eval1("Max", {c, d}), DType::i8, {3}, {3, 7, 1}, kTolExact);
+  EXPECT_TENSOR(eval1("Min", {c, d}), DType::i8, {3}, {-7, -3, -128}, kTolExact);
+  EXPECT_TENSOR(eval1("Clip", {c, scalar<int8_t>(-5), scalar<int8_t>(5)}), DType::i8, {3}, {-5, 5, -5}, kTolExact);
+}
+
 }  // namespace
 }  // namespace kiln::test

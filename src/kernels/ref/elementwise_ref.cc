@@ -1,6 +1,8 @@
 // Reference kernels for elementwise ops. Plain loops, one functor per op; the oracle for faster tiers.
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "kernels/broadcast.h"
 #include "kernels/kernel.h"
@@ -40,8 +42,10 @@ template <typename T> T checked_div(T x, T y) {
 template <typename T> T onnx_mod(T x, T y, bool fmod_mode) {
   if constexpr (std::is_integral_v<T>) {
     if (y == 0) fail("integer modulo by zero");
-    T r = x % y;
-    if (!fmod_mode && r != 0 && ((r < 0) != (y < 0))) r += y;  // sign follows the divisor
+    T r = static_cast<T>(x % y);
+    if constexpr (std::is_signed_v<T>) {
+      if (!fmod_mode && r != 0 && ((r < 0) != (y < 0))) r = static_cast<T>(r + y);  // sign follows the divisor
+    }
     return r;
   } else {
     T r = std::fmod(x, y);
@@ -103,6 +107,54 @@ template <typename T> void pow_ref(const KernelContext& c) {
     if (y == T(0.5)) return static_cast<T>(std::sqrt(x));
     return static_cast<T>(std::pow(x, y));
   });
+}
+
+// Pow on an integer base (ONNX: the result has the base's type; numpy's `power(x, y).astype(x.dtype)`).
+// An integer exponent is exact repeated multiplication (wrapping like numpy's integer power); a float
+// exponent goes through double and truncates toward zero, saturating at the type's range.
+template <typename T> T int_pow(T x, int64_t y) {
+  if (y < 0) {  // only 1 and -1 have integer reciprocals; numpy refuses these, truncation gives 0
+    if (x == T(1)) return T(1);
+    if (x == T(-1)) return (y % 2) ? T(-1) : T(1);
+    if (x == T(0)) fail("Pow: 0 to the negative power ", y);
+    return T(0);
+  }
+  using U = std::make_unsigned_t<T>;
+  U result = 1, base = static_cast<U>(x);
+  for (uint64_t e = static_cast<uint64_t>(y); e; e >>= 1) {
+    if (e & 1) result = static_cast<U>(result * base);
+    base = static_cast<U>(base * base);
+  }
+  return static_cast<T>(result);
+}
+template <typename T> T saturate_to(double v) {
+  if (std::isnan(v)) fail("Pow: the result is not a number, which ", dtype_name(dtype_of<T>()), " cannot hold");
+  if (v <= static_cast<double>(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
+}
+template <typename T> void pow_int_ref(const KernelContext& c) {
+  const TensorArg &a = c.inputs[0], &e = c.inputs[1], &o = c.outputs[0];
+  Broadcaster bc(o.dims, {a.dims, e.dims});
+  const int64_t sa = bc.inner_stride(0), se = bc.inner_stride(1), n = bc.inner();
+  int64_t off[2];
+  for (int64_t r = 0; r < bc.rows(); ++r) {
+    bc.offsets(r, off);
+    const T* x = a.as<T>() + off[0];
+    T* z = o.as<T>() + r * n;
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t k = off[1] + j * se;
+      switch (e.dtype) {
+        case DType::i64: z[j] = int_pow<T>(x[j * sa], e.as<int64_t>()[k]); break;
+        case DType::i32: z[j] = int_pow<T>(x[j * sa], e.as<int32_t>()[k]); break;
+        case DType::i8: z[j] = int_pow<T>(x[j * sa], e.as<int8_t>()[k]); break;
+        case DType::u8: z[j] = int_pow<T>(x[j * sa], e.as<uint8_t>()[k]); break;
+        case DType::f32: z[j] = saturate_to<T>(std::pow(static_cast<double>(x[j * sa]), static_cast<double>(e.as<float>()[k]))); break;
+        case DType::f64: z[j] = saturate_to<T>(std::pow(static_cast<double>(x[j * sa]), e.as<double>()[k])); break;
+        default: fail("unsupported Pow exponent dtype ", dtype_name(e.dtype));
+      }
+    }
+  }
 }
 
 // Max/Min/Sum/Mean over 1..N broadcast inputs: out = in0, then combined with each further input.
@@ -258,11 +310,25 @@ void register_elementwise_ref_kernels() {
 #define KILN_REG_FLOAT(OP, FN)                                            \
   register_kernel(OP, DType::f32, R, #FN "_f32", FN<float>);             \
   register_kernel(OP, DType::f64, R, #FN "_f64", FN<double>);
+// 8-bit integers (ONNX tests and quantised models' index math): the plain arithmetic ops only.
+#define KILN_REG_8BIT(OP, FN)                                             \
+  register_kernel(OP, DType::i8, R, #FN "_i8", FN<int8_t>);              \
+  register_kernel(OP, DType::u8, R, #FN "_u8", FN<uint8_t>);
   KILN_REG_NUM("Add", add_ref)
   KILN_REG_NUM("Sub", sub_ref)
   KILN_REG_NUM("Mul", mul_ref)
   KILN_REG_NUM("Div", div_ref)
   KILN_REG_NUM("Mod", mod_ref)
+  KILN_REG_8BIT("Add", add_ref)
+  KILN_REG_8BIT("Sub", sub_ref)
+  KILN_REG_8BIT("Mul", mul_ref)
+  KILN_REG_8BIT("Div", div_ref)
+  KILN_REG_8BIT("Mod", mod_ref)
+  KILN_REG_8BIT("Max", max_ref)
+  KILN_REG_8BIT("Min", min_ref)
+  KILN_REG_8BIT("Clip", clip_ref)
+  register_kernel("Pow", DType::i64, R, "pow_int_ref_i64", pow_int_ref<int64_t>);
+  register_kernel("Pow", DType::i32, R, "pow_int_ref_i32", pow_int_ref<int32_t>);
   KILN_REG_NUM("Equal", equal_ref)
   register_kernel("Equal", DType::boolean, R, "equal_ref_bool", equal_ref<bool>);
   KILN_REG_NUM("Less", less_ref)
@@ -308,6 +374,7 @@ void register_elementwise_ref_kernels() {
   register_kernel("Cast", DType::bf16, R, "cast_ref_bf16", cast_from_half<bf16_to_f32>);
   register_kernel("Cast", DType::f16, R, "cast_ref_f16", cast_from_half<f16_to_f32>);
 #undef KILN_REG_NUM
+#undef KILN_REG_8BIT
 #undef KILN_REG_FLOAT
 }
 
