@@ -63,12 +63,9 @@ std::string version_line() {
 
 namespace {
 
-// Errors are one line: a user's terminal or a log parser should never get a multi-line message.
-void print_error(std::string msg) {
-  for (char& c : msg)
-    if (c == '\n' || c == '\r') c = ' ';
-  std::fprintf(stderr, "kiln: error: %s\n", msg.c_str());
-}
+// Errors are one line of valid UTF-8 (kiln::printable escapes newlines and bytes that are not UTF-8): a
+// user's terminal or a log parser should never get a multi-line message or raw bytes from a file.
+void print_error(const std::string& msg) { std::fprintf(stderr, "kiln: error: %s\n", kiln::printable(msg).c_str()); }
 
 }  // namespace
 
@@ -114,12 +111,17 @@ int main(int argc, char** argv) {
       if (sub->parsed()) return run();
     print_error("no subcommand given (see 'kiln --help')");
     return 2;
+  } catch (const kiln::InternalError& e) {
+    print_error(e.what());
+    return 3;
   } catch (const kiln::Error& e) {
     print_error(e.what());
   } catch (const std::bad_alloc&) {
     print_error("out of memory");
   } catch (const std::exception& e) {
+    // Not a kiln::Error: a library's exception that escaped a check, which is a Kiln bug.
     print_error(std::string("internal error: ") + e.what());
+    return 3;
   }
   return 1;
 }

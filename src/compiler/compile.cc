@@ -105,15 +105,15 @@ namespace {
 // Checks the precision options and names the mode ("fp32", "bf16-matmult", "int8-static", ...).
 std::string precision_name(const CompileOptions& o) {
   if (o.auto_cast != "none" && o.auto_cast != "matmult" && o.auto_cast != "all")
-    fail("--auto-cast '", o.auto_cast, "' is not supported (expected none, matmult or all)");
+    fail("auto_cast '", o.auto_cast, "' is not supported (expected none, matmult or all)");
   if (o.cast_type != "bf16" && o.cast_type != "fp16")
-    fail("--auto-cast-type '", o.cast_type, "' is not supported (expected bf16 or fp16)");
+    fail("cast_type '", o.cast_type, "' is not supported (expected bf16 or fp16)");
   if (o.quantize != "none" && o.quantize != "int8")
-    fail("--quantize '", o.quantize, "' is not supported (expected int8)");
+    fail("quantize '", o.quantize, "' is not supported (expected int8)");
   if (o.quantize == "int8" && o.auto_cast != "none")
-    fail("--quantize int8 and --auto-cast ", o.auto_cast, " cannot be combined: int8 GEMMs keep the other ops in fp32");
-  if (!(o.tolerance >= 0)) fail("--tolerance must be a non-negative number, got ", o.tolerance);
-  if (o.pipeline_stages < 0) fail("--pipeline-cores must be a positive integer, got ", o.pipeline_stages);
+    fail("quantize int8 and auto_cast ", o.auto_cast, " cannot be combined: int8 GEMMs keep the other ops in fp32");
+  if (!(o.tolerance >= 0)) fail("tolerance must be a non-negative number, got ", o.tolerance);
+  if (o.pipeline_stages < 0) fail("pipeline_stages must be a positive integer, got ", o.pipeline_stages);
   if (o.quantize == "int8") return o.calibration_file.empty() ? "int8-dynamic" : "int8-static";
   if (o.auto_cast != "none") return o.cast_type + "-" + o.auto_cast;
   return "fp32";
@@ -132,15 +132,15 @@ struct RemoveOnExit {
 CompileReport compile_file(const std::string& model_path, const std::string& artifact_path,
                            const CompileOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (options.batch < 0) fail("--batch must be a positive integer, got ", options.batch);
-  if (options.seq < 0) fail("--seq must be a positive integer, got ", options.seq);
+  if (options.batch < 0) fail("batch must be a positive integer, got ", options.batch);
+  if (options.seq < 0) fail("seq must be a positive integer, got ", options.seq);
   // Sequence buckets, ascending: one plan each, over one shared weight blob.
   std::vector<int64_t> seqs = options.seq_buckets.empty() ? std::vector<int64_t>{options.seq} : options.seq_buckets;
   for (int64_t s : seqs)
-    if (options.seq_buckets.size() > 0 && s <= 0) fail("--seq values must be positive integers, got ", s);
+    if (options.seq_buckets.size() > 0 && s <= 0) fail("seq_buckets values must be positive integers, got ", s);
   std::sort(seqs.begin(), seqs.end());
-  if (std::adjacent_find(seqs.begin(), seqs.end()) != seqs.end()) fail("--seq lists a length twice");
-  if (seqs.size() > 16) fail("--seq lists ", seqs.size(), " lengths; at most 16 buckets");
+  if (std::adjacent_find(seqs.begin(), seqs.end()) != seqs.end()) fail("seq_buckets lists a length twice");
+  if (seqs.size() > 16) fail("seq_buckets lists ", seqs.size(), " lengths; at most 16 buckets");
   CompileReport r;
   r.precision = precision_name(options);
   // An ONNX file, or a Hugging Face checkpoint folder (whose tokenizer, labels and pad id come along
@@ -173,12 +173,12 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   auto apply_role_options = [&] {
     for (const auto& [name, role] : options.input_roles) {
       if (role != "token_ids" && role != "attention_mask" && role != "token_type_ids" && role != "other")
-        fail("--input-role ", name, "=", role, ": the role must be token_ids, attention_mask, token_type_ids or other");
+        fail("input_roles['", name, "'] = '", role, "': the role must be token_ids, attention_mask, token_type_ids or other");
       auto it = roles.find(name);
       if (it == roles.end()) {
         std::string names;
         for (const auto& [n, _] : roles) names += (names.empty() ? "" : ", ") + n;
-        fail("--input-role ", name, "=", role, ": the model has no input named '", name, "' (its inputs: ", names, ")");
+        fail("input_roles['", name, "'] = '", role, "': the model has no input named '", name, "' (its inputs: ", names, ")");
       }
       it->second.role = role;
     }
@@ -269,7 +269,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   if (options.pipeline_stages > 1) {
     planner::Stages st = planner::cut_stages(plan, options.pipeline_stages);
     if (options.pipeline_stages > static_cast<int>(allowed_cpus().size()))
-      fail("--pipeline-cores ", options.pipeline_stages, " needs at least ", options.pipeline_stages,
+      fail("pipeline_stages ", options.pipeline_stages, " needs at least ", options.pipeline_stages,
            " cores (one core group per stage), but this process may use ", allowed_cpus().size());
     r.stage_bounds = st.bounds;
     r.stage_costs = st.costs;
@@ -321,7 +321,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
     r.verification = compiler::compare_sessions(candidate, ref, batches);
     const CompileReport::Verification& v = r.verification;
     if (!(v.max_abs_error <= options.tolerance))
-      fail("--verify: max abs error ", v.max_abs_error, " exceeds --tolerance ", options.tolerance, " (", r.precision,
+      fail("verify: max abs error ", v.max_abs_error, " exceeds the tolerance ", options.tolerance, " (", r.precision,
            " vs fp32 on ", v.samples, " samples; max rel error ", v.max_rel_error, ", cosine ", v.min_cosine,
            ", argmax agreement ", v.argmax_agreement * 100, "%); no artifact written");
     if (std::rename(unverified.path.c_str(), artifact_path.c_str()) != 0)

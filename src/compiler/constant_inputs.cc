@@ -13,7 +13,7 @@ void bind_constant_inputs(ir::Graph& g, const std::map<std::string, Tensor>& con
     if (it == g.inputs.end()) {
       std::string names;
       for (int id : g.inputs) names += (names.empty() ? "" : ", ") + g.values[id].name;
-      fail("--constant-input ", name, ": the model has no input named '", name, "' (its inputs: ",
+      fail("constant_inputs['", name, "']: the model has no input named '", name, "' (its inputs: ",
            names.empty() ? "none" : names, ")");
     }
     ir::Value& v = g.values[*it];
@@ -26,13 +26,13 @@ void bind_constant_inputs(ir::Graph& g, const std::map<std::string, Tensor>& con
       t = w;
     }
     if (t.dtype() != v.dtype)
-      fail("--constant-input ", name, ": the value has dtype ", dtype_name(t.dtype()), ", but input '", name,
+      fail("constant_inputs['", name, "']: the value has dtype ", dtype_name(t.dtype()), ", but input '", name,
            "' is ", dtype_name(v.dtype), ir::shape_to_string(v.shape));
     bool shape_ok = t.dims().size() == v.shape.size();
     for (size_t a = 0; shape_ok && a < v.shape.size(); ++a)
       if (v.shape[a].known() && v.shape[a].value != t.dims()[a]) shape_ok = false;
     if (!shape_ok)
-      fail("--constant-input ", name, ": the value has shape ", dims_to_string(t.dims()), ", but input '", name,
+      fail("constant_inputs['", name, "']: the value has shape ", dims_to_string(t.dims()), ", but input '", name,
            "' is ", dtype_name(v.dtype), ir::shape_to_string(v.shape));
     v.shape = ir::shape_of(t.dims());
     v.constant = std::make_shared<const Tensor>(std::move(t));

@@ -108,7 +108,7 @@ void infer_node(ir::Graph& g, int node_index) {
   try {
     schema->infer(ctx);
   } catch (const Error& e) {
-    fail(g.describe(n), " with inputs (", input_shapes(g, n), "): ", e.what());
+    rethrow_with_context(e, g.describe(n), " with inputs (", input_shapes(g, n), "): ");
   }
 }
 

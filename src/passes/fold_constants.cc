@@ -42,7 +42,7 @@ void evaluate(ir::Graph& g, const ir::Node& n) {
   try {
     kernels::run_kernel_once(*k, ctx);
   } catch (const Error& e) {
-    fail(g.describe(n), ": while evaluating at compile time: ", e.what());
+    rethrow_with_context(e, g.describe(n), ": while evaluating at compile time: ");
   }
   for (size_t i = 0; i < n.outputs.size(); ++i)
     g.values[n.outputs[i]].constant = std::make_shared<const Tensor>(std::move(outs[i]));

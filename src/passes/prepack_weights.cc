@@ -29,7 +29,7 @@ size_t prepack_weights(ir::Graph& g) {
     try {
       done = k->pack(ctx, packed, attrs);
     } catch (const Error& e) {
-      fail(g.describe(n), ": packing weights: ", e.what());
+      rethrow_with_context(e, g.describe(n), ": packing weights: ");
     }
     if (!done) continue;
     ir::Node fused = n;

@@ -408,7 +408,7 @@ struct Engine::Impl {
       if (req->bucket == seqs.size()) {
         if (!options.truncate)
           fail("a sequence of ", req->seq, " tokens is longer than the longest compiled length (", seqs.back(),
-               "): compile with a longer --seq, or enable truncation (--truncate)");
+               "): compile with a longer sequence, or enable truncation (truncate)");
         req->bucket = seqs.size() - 1;
       }
     } else {

@@ -48,9 +48,9 @@ struct Session::Impl {
   std::vector<void*> address;  // per plan tensor
   std::vector<runtime::BoundStep> steps;
   std::vector<TensorSpec> inputs, outputs;
-  std::string compiled_with;
+  std::string compiled_with;  // "batch 3, seq 37", for error messages
   std::string meta_text;
-  std::vector<const Tensor*> matched;  // reused by every run  // "--batch 3 --seq 37", for error messages
+  std::vector<const Tensor*> matched;  // reused by every run
   mutable std::mutex mu;
 
   Impl(const std::string& path, const SessionOptions& opts)
@@ -105,7 +105,7 @@ struct Session::Impl {
         try {
           b.state = k->prepare(b.ctx);
         } catch (const Error& e) {
-          fail("preparing node '", s.name, "' (", s.op, "): ", e.what());
+          rethrow_with_context(e, "preparing node '", s.name, "' (", s.op, "): ");
         }
         b.ctx.state = b.state.get();
       }
@@ -114,7 +114,8 @@ struct Session::Impl {
     for (int id : plan.inputs) inputs.push_back({plan.tensors[id].name, plan.tensors[id].dtype, plan.tensors[id].dims});
     for (int id : plan.outputs) outputs.push_back({plan.tensors[id].name, plan.tensors[id].dtype, plan.tensors[id].dims});
     const auto& opts_json = art->meta().at("options");
-    compiled_with = str("--batch ", opts_json.value("batch", 0), " --seq ", opts_json.value("seq", 0));
+    compiled_with = str("batch ", opts_json.value("batch", 0));
+    if (opts_json.value("seq", 0) > 0) compiled_with += str(", seq ", opts_json.value("seq", 0));
     step_ms.assign(steps.size(), 0.0);
     last_start_ms.assign(steps.size(), 0.0);
     last_ms.assign(steps.size(), 0.0);
@@ -207,7 +208,7 @@ struct Session::Impl {
       try {
         b.kernel->fn(b.ctx);
       } catch (const Error& e) {
-        fail("step ", i, ", node '", b.step->name, "' (", b.step->op, "): ", e.what());
+        rethrow_with_context(e, "step ", i, ", node '", b.step->name, "' (", b.step->op, "): ");
       }
       if (options.profile) {
         const double ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();

@@ -102,20 +102,20 @@ CoreGroups parse_core_groups(const std::string& spec) {
           (dash != std::string::npos && used_b != item.size() - dash - 1))
         throw std::invalid_argument("trailing");
     } catch (const std::exception&) {
-      fail("--cores '", spec, "': '", item, "' is not a CPU id or a range like 0-3");
+      fail("core groups '", spec, "': '", item, "' is not a CPU id or a range like 0-3");
     }
-    if (a < 0 || b < a) fail("--cores '", spec, "': '", item, "' is not a valid range");
+    if (a < 0 || b < a) fail("core groups '", spec, "': '", item, "' is not a valid range");
     CoreGroup g;
     for (int c = a; c <= b; ++c) {
       if (std::find(allowed.begin(), allowed.end(), c) == allowed.end())
-        fail("--cores '", spec, "': core ", c, " does not exist or is not available (this process may use cores ",
+        fail("core groups '", spec, "': core ", c, " does not exist or is not available (this process may use cores ",
              core_group_text(allowed), ")");
-      if (!used.insert(c).second) fail("--cores '", spec, "': core ", c, " is in two groups");
+      if (!used.insert(c).second) fail("core groups '", spec, "': core ", c, " is in two groups");
       g.push_back(c);
     }
     groups.push_back(g);
   }
-  if (groups.empty()) fail("--cores '", spec, "' names no core group");
+  if (groups.empty()) fail("core groups '", spec, "' names no core group");
   return groups;
 }
 

@@ -77,19 +77,19 @@ TEST(BindShapes, MissingValueNamesInputAxisSymbolAndFlag) {
   {
     GraphBuilder b = bert_like_inputs();
     EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(0, 7)),
-                      {"model input 'input_ids'", "dim 0", "'batch'", "pass --batch N"});
+                      {"model input 'input_ids'", "dim 0", "'batch'", "set batch"});
   }
   {
     GraphBuilder b = bert_like_inputs();
     EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, 0)),
-                      {"model input 'input_ids'", "dim 1", "'sequence'", "pass --seq N"});
+                      {"model input 'input_ids'", "dim 1", "'sequence'", "set seq"});
   }
   {
     GraphBuilder b;
     int x = b.input("pixels", DType::f32, shape({"batch", 3, "height"}));
     b.output(b.node1("Relu", {x}, "r"));
     EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(1, 0, {{"width", 3}})),
-                      {"model input 'pixels'", "dim 2", "'height'", "--dim height=N"});
+                      {"model input 'pixels'", "dim 2", "'height'", "set dims['height']"});
   }
 }
 
@@ -98,11 +98,11 @@ TEST(BindShapes, FixedDimConflict) {
   int x = b.input("x", DType::f32, shape({1, "sequence"}));
   b.output(b.node1("Relu", {x}, "r"));
   EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(4, 3)),
-                    {"model input 'x'", "fixed dim 0 of 1", "--batch 4"});
+                    {"model input 'x'", "fixed dim 0 of 1", "batch 4"});
   GraphBuilder c;
   int y = c.input("y", DType::f32, shape({"batch", 128}));
   c.output(c.node1("Relu", {y}, "r"));
-  EXPECT_KILN_ERROR(passes::bind_shapes(c.g, opts(1, 64)), {"fixed dim 1 of 128", "--seq 64"});
+  EXPECT_KILN_ERROR(passes::bind_shapes(c.g, opts(1, 64)), {"fixed dim 1 of 128", "seq 64"});
 }
 
 TEST(BindShapes, ExtraInputWithFixedAxis1DoesNotConflictWithSeq) {
@@ -120,26 +120,26 @@ TEST(BindShapes, ExtraInputWithFixedAxis1DoesNotConflictWithSeq) {
 TEST(BindShapes, UnknownDimNameIsAnError) {
   GraphBuilder b = bert_like_inputs();
   EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, 7, {{"seqlen", 7}})),
-                    {"--dim seqlen=7", "no dynamic dim named 'seqlen'", "'batch', 'sequence'"});
+                    {"dims['seqlen'] = 7", "no dynamic dim named 'seqlen'", "'batch', 'sequence'"});
 }
 
 TEST(BindShapes, ConflictingValuesForOneSymbol) {
   GraphBuilder b;
   int x = b.input("x", DType::f32, shape({"n", "n"}));
   b.output(b.node1("Relu", {x}, "r"));
-  EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, 3)), {"dynamic dim 'n'", "2 from --batch", "3 from --seq"});
+  EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, 3)), {"dynamic dim 'n'", "2 from batch", "3 from seq"});
   GraphBuilder c;
   int y = c.input("y", DType::f32, shape({"batch", "s"}));
   c.output(c.node1("Relu", {y}, "r"));
-  EXPECT_KILN_ERROR(passes::bind_shapes(c.g, opts(2, 3, {{"batch", 5}})), {"'batch'", "5 from --dim batch", "--batch"});
+  EXPECT_KILN_ERROR(passes::bind_shapes(c.g, opts(2, 3, {{"batch", 5}})), {"'batch'", "5 from dims['batch']", "batch"});
 }
 
 TEST(BindShapes, NonPositiveValues) {
   GraphBuilder b = bert_like_inputs();
-  EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(-1, 7)), {"--batch and --seq must be positive"});
+  EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(-1, 7)), {"batch and seq must be positive"});
   EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, -3)), {"must be positive"});
-  EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, 7, {{"feat", 0}})), {"--dim feat=0", "must be positive"});
-  EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, 7, {{"feat", -2}})), {"--dim feat=-2"});
+  EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, 7, {{"feat", 0}})), {"dims['feat'] = 0", "must be positive"});
+  EXPECT_KILN_ERROR(passes::bind_shapes(b.g, opts(2, 7, {{"feat", -2}})), {"dims['feat'] = -2"});
 }
 
 }  // namespace

@@ -52,7 +52,7 @@ TEST(Pipeline, MissingBindingIsReported) {
   GraphBuilder b = tiny_encoder();
   CompileOptions o;
   o.batch = 2;
-  EXPECT_KILN_ERROR(passes::run_passes(b.g, o), {"'input_ids'", "dim 1", "--seq"});
+  EXPECT_KILN_ERROR(passes::run_passes(b.g, o), {"'input_ids'", "dim 1", "set seq"});
 }
 
 TEST(Pipeline, InvalidInputGraphRejectedByVerifier) {
