@@ -21,7 +21,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <map>
 #include <vector>
 
@@ -44,10 +46,16 @@ size_t write_artifact(const std::string& path, const nlohmann::json& meta, const
                       const std::string& weights, const std::map<std::string, std::string>& extra_sections = {});
 
 // A verified, memory-mapped artifact. Construction checks magic, version, sizes and every section's
-// checksum, and throws kiln::Error saying which check failed and where.
+// checksum, the META fields every reader uses (types), and the plans (tensor sizes against their shapes,
+// weights inside WEIGHTS, activations inside the arena, steps writing only arena tensors), and throws
+// kiln::Error saying which check failed and where.
 class MappedArtifact {
  public:
   explicit MappedArtifact(const std::string& path);
+  // The same checks on an artifact already in memory (copied into an aligned buffer the object owns);
+  // `name` stands for the file in errors.
+  struct FromBytes {};
+  MappedArtifact(FromBytes, std::string_view bytes, const std::string& name);
   ~MappedArtifact();
   MappedArtifact(const MappedArtifact&) = delete;
   MappedArtifact& operator=(const MappedArtifact&) = delete;
@@ -67,8 +75,11 @@ class MappedArtifact {
   const std::string& compiler_version() const { return compiler_; }
 
  private:
+  void parse();  // every check, on map_ / size_
+
   std::string path_;
   void* map_ = nullptr;
+  std::unique_ptr<uint8_t, void (*)(void*)> owned_{nullptr, nullptr};  // FromBytes: map_ points here
   uint64_t size_ = 0;
   uint32_t version_ = 0;
   std::string compiler_;
@@ -79,8 +90,14 @@ class MappedArtifact {
   uint64_t weights_size_ = 0;
 };
 
-// Plan <-> JSON (exposed for tests).
+// Plan <-> JSON (exposed for tests). plan_from_json checks every field's type, every tensor index, each
+// tensor's byte size against its shape, and that steps write only input/activation tensors.
 nlohmann::json plan_to_json(const planner::Plan& plan);
 planner::Plan plan_from_json(const nlohmann::json& j);
+
+// Largest activation arena an artifact may ask for (a session allocates it at load): 64 GiB.
+constexpr uint64_t kMaxArenaBytes = uint64_t{1} << 36;
+// Checks the META fields Kiln's readers use have the types they expect (throws kiln::Error naming the field).
+void check_meta(const nlohmann::json& meta, const std::string& where);
 
 }  // namespace kiln::artifact

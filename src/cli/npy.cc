@@ -7,6 +7,7 @@
 
 #include "kiln/error.h"
 #include "util/file.h"
+#include "util/untrusted.h"
 
 namespace kiln {
 namespace {
@@ -94,23 +95,23 @@ Tensor parse_npy(const std::string& bytes, const std::string& path) {
     } else if (ch == ',' || ch == ')') {
       if (!num.empty()) {
         if (num.size() > 15) fail("npy file '", path, "' has an absurd dim ", num);
-        dims.push_back(std::stoll(num));
+        dims.push_back(parse_count(num, "npy file '" + path + "' dim"));
         num.clear();
       }
     } else if (!std::isspace(static_cast<unsigned char>(ch)) && ch != 'L') {
       fail("npy file '", path, "' has a corrupt header: shape is '", shape_text, "'");
     }
   }
-  // Check the data size before allocating, so an absurd header cannot exhaust memory.
+  // Check the data size before allocating, so an absurd header cannot exhaust memory (checked
+  // multiplication: a shape whose size overflows is refused, whatever its zero dims).
   const size_t data_start = header_start + header_len;
-  long double want = dtype_size(*dtype);
-  for (int64_t d : dims) want *= static_cast<long double>(d);
+  const uint64_t want = checked_nbytes(*dtype, dims, "npy file '" + path + "' shape");
   const size_t have = bytes.size() - data_start;
-  if (want != static_cast<long double>(have))
+  if (want != have)
     fail("npy file '", path, "' holds ", have, " data bytes, but its header says ", descr, " ", dims_to_string(dims),
-         " (", static_cast<double>(want), " bytes): truncated or corrupt");
-  Tensor t(*dtype, dims);
-  std::memcpy(t.data(), bytes.data() + data_start, t.nbytes());
+         " (", want, " bytes): truncated or corrupt");
+  Tensor t = Tensor::uninitialized(*dtype, dims);
+  if (want) std::memcpy(t.data(), bytes.data() + data_start, want);
   if (*dtype == DType::boolean)
     for (int64_t i = 0; i < t.numel(); ++i) t.data_as<uint8_t>()[i] = t.data_as<uint8_t>()[i] != 0;
   return t;

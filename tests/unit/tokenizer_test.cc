@@ -77,7 +77,7 @@ TEST(WordPiece, ReadsTheTokenizerJsonWordPieceForm) {
 
 TEST(WordPiece, BadInputIsAClearError) {
   EXPECT_KILN_ERROR(uncased().tokenize("ok \xff bad"), {"not valid UTF-8", "offset 3"});
-  EXPECT_KILN_ERROR(WordPieceTokenizer::from_vocab_file("/nonexistent/vocab.txt", true), {"cannot read vocabulary"});
+  EXPECT_KILN_ERROR(WordPieceTokenizer::from_vocab_file("/nonexistent/vocab.txt", true), {"cannot open vocabulary"});
   EXPECT_KILN_ERROR(WordPieceTokenizer::from_vocab_text("a\nb\n", true, "v.txt"), {"v.txt: the vocabulary has no [UNK] token"});
 }
 
