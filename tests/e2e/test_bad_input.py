@@ -113,6 +113,12 @@ EXPECT = {
     "unknown_option":          ["--no-such-option", "unknown", "option"],
     # regression inputs found by hand or by the fuzzers (tests/fuzz/regressions/)
     "regression_onnx_constant_value_not_tensor": ["attribute 'value' must be a tensor"],
+    # compile --constant-input NAME=FILE.npy (a graph input bound to a value at compile time)
+    "constant_input_unknown_name": ["constant_inputs['nosuch']: the model has no input named 'nosuch' (its inputs: input_ids, "],
+    "constant_input_wrong_dtype": ["constant_inputs['input_ids']: the value has dtype f32, but input 'input_ids' is i64[batch,sequence]"],
+    "constant_input_wrong_rank": ["constant_inputs['input_ids']: the value has shape [111], but input 'input_ids' is i64[batch,sequence]"],
+    "constant_input_malformed": ["--constant-input 'input_ids' must be name=file.npy"],
+    "constant_input_npy_missing": ["no such file", "cannot open", "does not exist"],
 }
 
 # Inputs that once crashed kiln, kept by tests/fuzz (the fuzz tests replay them too).
@@ -500,6 +506,11 @@ def main():
         ("unknown_option", compile_argv(model, ["--batch", B, "--seq", S, "--no-such-option"]), False, None),
         ("regression_onnx_constant_value_not_tensor", compile_argv(os.path.join(REGRESSIONS, "onnx", "onnx-import-segv.onnx"),
                                                                    ["--batch", "2", "--seq", "16"]), False, None),
+        ("constant_input_unknown_name", compile_argv(model, ["--batch", B, "--seq", S, "--constant-input", "nosuch=" + good_inputs["input_ids"]]), False, None),
+        ("constant_input_wrong_dtype", compile_argv(model, ["--batch", B, "--seq", S, "--constant-input", "input_ids=" + npy["dtype"]]), False, None),
+        ("constant_input_wrong_rank", compile_argv(model, ["--batch", B, "--seq", S, "--constant-input", "input_ids=" + npy["rank"]]), False, None),
+        ("constant_input_malformed", compile_argv(model, ["--batch", B, "--seq", S, "--constant-input", "input_ids"]), False, None),
+        ("constant_input_npy_missing", compile_argv(model, ["--batch", B, "--seq", S, "--constant-input", "input_ids=" + T("missing.npy")]), False, None),
     ]
     if args.only:
         unknown = set(args.only) - {c[0] for c in cases}
