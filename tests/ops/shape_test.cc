@@ -318,6 +318,10 @@ TEST(CumSum, ExclusiveAndReverse) {
   EXPECT_TENSOR(eval1("CumSum", {v, axis}, Attr().i("exclusive", 1).i("reverse", 1)), DType::f32, {4}, {9, 7, 4, 0},
                 kTolF32);
   EXPECT_TENSOR(eval1("CumSum", {tensor<int32_t>({3}, {5, -1, 2}), axis}), DType::i32, {3}, {5, 4, 6}, kTolExact);
+  // f64 (ONNX's test_cumsum_* use double data); numpy: np.cumsum([[1,2,3],[4,5,6.5]], axis=0) reversed exclusive
+  EXPECT_TENSOR(eval1("CumSum", {tensor<double>({2, 3}, {1, 2, 3, 4, 5, 6.5}), scalar<int64_t>(0)},
+                      Attr().i("exclusive", 1).i("reverse", 1)),
+                DType::f64, {2, 3}, {4, 5, 6.5, 0, 0, 0}, kTolF64);
 }
 
 // ---- Range, ConstantOfShape ---------------------------------------------------------------------------------

@@ -249,6 +249,7 @@ void register_shape_ref_kernels() {
   register_kernel("Range", DType::i64, R, "range_ref_i64", range_ref<int64_t>);
   register_kernel("Range", DType::i32, R, "range_ref_i32", range_ref<int32_t>);
   register_kernel("CumSum", DType::f32, R, "cumsum_ref_f32", cumsum_ref<float>);
+  register_kernel("CumSum", DType::f64, R, "cumsum_ref_f64", cumsum_ref<double>);
   register_kernel("CumSum", DType::i64, R, "cumsum_ref_i64", cumsum_ref<int64_t>);
   register_kernel("CumSum", DType::i32, R, "cumsum_ref_i32", cumsum_ref<int32_t>);
 }
