@@ -280,7 +280,8 @@ void check_meta(const nlohmann::json& m, const std::string& where) {
   if (m.contains("seq_buckets") && !m["seq_buckets"].is_null()) {
     if (!m["seq_buckets"].is_array()) fail(where, ": field 'seq_buckets' must be an array of integers, found ", json_kind(m["seq_buckets"]));
     for (size_t i = 0; i < m["seq_buckets"].size(); ++i)
-      if (const int64_t v = as_int(m["seq_buckets"][i], str(where, ": seq_buckets[", i, "]")); v < 1 || v > kMaxMetaDim)
+      // 0: compiled without a sequence length (a model with no sequence axis).
+      if (const int64_t v = as_int(m["seq_buckets"][i], str(where, ": seq_buckets[", i, "]")); v < 0 || v > kMaxMetaDim)
         fail(where, ": seq_buckets[", i, "] is out of range: ", v);
   }
   if (m.contains("tokenizer") && !m["tokenizer"].is_null()) {

@@ -44,14 +44,15 @@ TEST(WordPiece, EncodePairsTruncationAndPadding) {
   EXPECT_EQ(e.tokens, (Tokens{"[CLS]", "a", "b", "c", "d", "[SEP]"}));
   EXPECT_EQ(e.ids, (std::vector<int64_t>{101, 1037, 1038, 1039, 1040, 102}));
   // Longest first: the longer segment loses tokens until both fit in 8 with 3 specials.
-  Encoding p = t.encode("a b c d e", new std::string("x y"), 8, true);
+  const std::string xy = "x y", b = "b";
+  Encoding p = t.encode("a b c d e", &xy, 8, true);
   EXPECT_EQ(p.tokens, (Tokens{"[CLS]", "a", "b", "c", "[SEP]", "x", "y", "[SEP]"}));
   EXPECT_EQ(p.token_type_ids, (std::vector<int64_t>{0, 0, 0, 0, 0, 1, 1, 1}));
   Encoding padded = t.encode("a", nullptr, 5, true);
   EXPECT_EQ(padded.tokens, (Tokens{"[CLS]", "a", "[SEP]", "[PAD]", "[PAD]"}));
   EXPECT_EQ(padded.attention_mask, (std::vector<int64_t>{1, 1, 1, 0, 0}));
   EXPECT_EQ(padded.ids.back(), 0);
-  EXPECT_KILN_ERROR(t.encode("a", new std::string("b"), 2, false), {"max length 2 is too small"});
+  EXPECT_KILN_ERROR(t.encode("a", &b, 2, false), {"max length 2 is too small"});
 }
 
 TEST(WordPiece, CasedKeepsCaseAndAccents) {
