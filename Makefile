@@ -81,3 +81,29 @@ bench: build bench-deps
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing (tests/fuzz/, docs/testing.md "Fuzzing") -----------------------------------------------------
+# make fuzz: each libFuzzer target for FUZZ_SECONDS (default 300), one after another, each under the CPU
+# lock; FUZZ_TARGETS picks some (FUZZ_TARGETS='onnx npy'). The targets are built with Debian's clang-14
+# into $(BUILD)/fuzz. `make test` runs them briefly too (CTest fuzz.*), so it needs the same packages.
+FUZZ_DEB_PACKAGES := clang-14 libclang-rt-14-dev
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= onnx artifact npy safetensors torch_pickle vocab tokenizer_json wordpiece calibration
+CPU_LOCK ?= /tmp/kiln-cpu.lock
+.PHONY: fuzz fuzz-deps
+
+fuzz-deps: deps
+	@missing=$$(for p in $(FUZZ_DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+test: fuzz-deps
+
+fuzz: fuzz-deps
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz_$$t: $(FUZZ_SECONDS) s, $$(date)"; \
+	  flock $(CPU_LOCK) tests/fuzz/run.sh . $(BUILD)/fuzz $$t $(FUZZ_SECONDS) || exit 1; \
+	done
