@@ -191,16 +191,27 @@ class Runner:
 
         work = tempfile.mkdtemp(prefix=name + ".", dir=self.args.work_dir)
         try:
-            return self._compile_and_run(r, model, inputs, outputs, work)
+            self._compile_and_run(r, model, inputs, outputs, work, set())
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        # The same test with every input but the first bound as a constant: what a model's weights look like,
+        # so the fusion passes (FusedMatMul with packed weights, epilogues) and constant folding take over.
+        if self.args.constant_operands and len(inputs) > 1 and r["outcome"] == "pass":
+            v = {"name": name + "+const", "ops": r["ops"], "claimed": True, "variant": True}
+            work = tempfile.mkdtemp(prefix=name + ".c.", dir=self.args.work_dir)
+            try:
+                self._compile_and_run(v, model, inputs, outputs, work, set(list(inputs)[1:]))
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            r["variant"] = v
+        return r
 
-    def _compile_and_run(self, r, model, inputs, outputs, work):
+    def _compile_and_run(self, r, model, inputs, outputs, work, extra_constants):
         a = self.args
         # Shape-like operands fed by graph inputs: bound as constants.
         # Graph inputs a shape-like operand depends on (directly, or through the nodes computing it, as in
         # the window functions' expanded bodies): bound as constants.
-        const_names = set()
+        const_names = set(extra_constants)
         if self.constant_inputs:
             producer = {o: n for n in model.graph.node for o in n.output}
             todo = [n.input[pos] for n in model.graph.node for pos in SHAPE_OPERANDS.get(n.op_type, [])
@@ -213,14 +224,14 @@ class Runner:
                 seen.add(v)
                 if v in inputs:
                     const_names.add(v)
-                elif v in producer:
+                elif v in producer and producer[v].op_type not in ("Shape", "Size"):  # those read only the shape
                     todo.extend(i for i in producer[v].input if i)
         files = {}
         for k, (nm, v) in enumerate(inputs.items()):
             p = os.path.join(work, f"input_{k}.npy")
             np.save(p, v)
             files[nm] = p
-        cmd = [a.kiln, "compile", os.path.join(a.tests, r["name"], "model.onnx"), "-o", os.path.join(work, "m.kiln")]
+        cmd = [a.kiln, "compile", os.path.join(a.tests, r["name"].split("+")[0], "model.onnx"), "-o", os.path.join(work, "m.kiln")]
         # Dynamic dims: bound from the data (axis 0 --batch, axis 1 --seq, others --dim NAME=N).
         dims = {}
         for vi in model.graph.input:
@@ -277,23 +288,34 @@ class Runner:
         return r
 
 
+OUTCOMES = ["pass", "wrong", "crash", "refused", "excluded"]
+
+
+def tally(rs):
+    c = defaultdict(int)
+    for r in rs:
+        c[r["outcome"]] += 1
+    return c
+
+
 def render_doc(results, seconds):
-    claimed = [r for r in results if r.get("claimed")]
-    count = defaultdict(int)
-    for r in claimed:
-        count[r["outcome"]] += 1
+    base = [r for r in results if not r.get("variant")]
+    claimed = [r for r in base if r.get("claimed")]
+    variants = [r for r in results if r.get("variant")]
+    count, vcount = tally(claimed), tally(variants)
     # Group by the operator under test: a test's single node, or for an `_expanded` (function body) test
     # the op of the test it expands.
-    single_op = {r["name"]: r["ops"][0] for r in results if len(r["ops"]) == 1}
+    single_op = {r["name"]: r["ops"][0] for r in base if len(r["ops"]) == 1}
 
     def group(r):
-        if r["name"] in single_op:
-            return single_op[r["name"]]
-        base = r["name"][:-len("_expanded")] if r["name"].endswith("_expanded") else r["name"]
-        return single_op.get(base, "+".join(r["ops"]))
+        name = r["name"].split("+")[0]
+        if name in single_op:
+            return single_op[name]
+        stem = name[:-len("_expanded")] if name.endswith("_expanded") else name
+        return single_op.get(stem, "+".join(r["ops"]))
 
     by_op = defaultdict(list)
-    for r in claimed:
+    for r in claimed + variants:
         by_op[group(r)].append(r)
     lines = [
         "# ONNX backend node tests",
@@ -306,14 +328,14 @@ def render_doc(results, seconds):
         "```",
         "python3 tests/conformance/generate_node_tests.py build/onnx_node_tests",
         "python3 tests/conformance/run_node_tests.py --kiln build/kiln --session-runner build/kiln_session_runner \\",
-        "    --tests build/onnx_node_tests --doc docs/onnx-conformance.md --check",
+        "    --tests build/onnx_node_tests --constant-operands --doc docs/onnx-conformance.md --check",
         "```",
         "",
         "Each claimed test is compiled for its static shapes (graph inputs that feed shape-like operands such as",
-        "Reshape's shape or Slice's starts are bound as constants with `kiln compile --constant-input`) and run",
-        "twice, through `kiln run` (the serving engine) and through `kiln::Session` directly",
-        "(`tests/conformance/session_runner.cc`). Every output must have the expected dtype and shape, floats",
-        f"within rtol {RTOL:g} / atol {ATOL:g}, integers and booleans exactly. Outcomes:",
+        "Reshape's shape or Slice's starts, directly or through other nodes, are bound as constants with",
+        "`kiln compile --constant-input`) and run twice, through `kiln run` (the serving engine) and through",
+        "`kiln::Session` directly (`tests/conformance/session_runner.cc`). Every output must have the expected",
+        f"dtype and shape, floats within rtol {RTOL:g} / atol {ATOL:g}, integers and booleans exactly. Outcomes:",
         "",
         "- **pass**: both paths give the expected outputs;",
         "- **wrong**: exit status 0 with a different answer (a bug; `--check` fails);",
@@ -322,25 +344,33 @@ def render_doc(results, seconds):
         "- **excluded**: training-mode Dropout with a non-zero ratio draws random masks, so no runtime can",
         "  reproduce the expected data.",
         "",
+        "With `--constant-operands`, every passing test with several inputs runs a second time (`NAME+const`) with",
+        "all inputs but the first bound as constants, the way a model's weights are: that takes the fusion passes'",
+        "paths (a `Gemm`/`MatMul` with a constant weight becomes a `FusedMatMul` with packed weights and its bias",
+        "in the epilogue; `LayerNormalization` with constant scale and bias) and constant folding.",
+        "",
         "## Totals",
         "",
-        f"{len(results)} node tests; {len(claimed)} with every operator claimed by `kiln analyze`:",
+        f"{len(base)} node tests; {len(claimed)} with every operator claimed by `kiln analyze`"
+        + (f", and {len(variants)} of those again with constant operands" if variants else "") + ":",
         "",
-        "| outcome | tests |",
-        "| --- | --- |",
+        "| outcome | tests |" + (" with constant operands |" if variants else ""),
+        "| --- | --- |" + (" --- |" if variants else ""),
     ]
-    for k in ["pass", "wrong", "crash", "refused", "excluded"]:
-        lines.append(f"| {k} | {count[k]} |")
-    lines += ["", f"The {len(results) - len(claimed)} other tests use an operator (or a form of one) that `kiln analyze` reports as unsupported.",
-              "", f"Run on {datetime.date.today().isoformat()} in {seconds:.0f} s.", "", "## Per operator", ""]
+    for k in OUTCOMES:
+        lines.append(f"| {k} | {count[k]} |" + (f" {vcount[k]} |" if variants else ""))
+    lines += ["", f"The {len(base) - len(claimed)} other tests use an operator (or a form of one) that `kiln analyze` "
+              "reports as unsupported.", "", f"Run on {datetime.date.today().isoformat()} in {seconds:.0f} s "
+              "(2 processes at a time).", "", "## Per operator", ""]
     for op in sorted(by_op):
         rs = sorted(by_op[op], key=lambda r: r["name"])
-        c = defaultdict(int)
-        for r in rs:
-            c[r["outcome"]] += 1
-        summary = ", ".join(f"{c[k]} {k}" for k in ["pass", "wrong", "crash", "refused", "excluded"] if c[k])
+        c = tally([r for r in rs if not r.get("variant")])
+        cv = tally([r for r in rs if r.get("variant")])
+        summary = ", ".join(f"{c[k]} {k}" for k in OUTCOMES if c[k])
+        if any(cv.values()):
+            summary += "; with constant operands: " + ", ".join(f"{cv[k]} {k}" for k in OUTCOMES if cv[k])
         lines += [f"### {op}", "", summary, ""]
-        for k in ["pass", "wrong", "crash", "refused", "excluded"]:
+        for k in OUTCOMES:
             sel = [r for r in rs if r["outcome"] == k]
             if not sel:
                 continue
@@ -367,6 +397,9 @@ def main():
     ap.add_argument("--min-pass", type=int, default=300)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--constant-operands", action="store_true",
+                    help="also run every passing multi-input test with all inputs but the first bound as constants "
+                         "(reported as NAME+const: the fused, packed-weight paths)")
     ap.add_argument("--only", nargs="*", help="only tests whose name contains one of these")
     ap.add_argument("--work-dir", default=None, help="scratch space (default: the system temp dir)")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every claimed test's outcome")
@@ -393,20 +426,22 @@ def main():
             except Exception as e:  # noqa: BLE001 - a runner bug on one test is reported, not fatal
                 r = {"name": futs[f], "ops": [], "claimed": True, "outcome": "crash", "detail": f"runner: {type(e).__name__}: {e}"}
             results.append(r)
+            if "variant" in r:
+                results.append(r.pop("variant"))
             if args.verbose and r.get("claimed"):
                 print(f"{r['outcome']:8s} {r['name']}  {r.get('detail', '')[:200]}", flush=True)
     seconds = time.time() - t0
     results.sort(key=lambda r: r["name"])
-    claimed = [r for r in results if r.get("claimed")]
-    count = defaultdict(int)
-    for r in claimed:
-        count[r["outcome"]] += 1
-    for r in claimed:
+    claimed = [r for r in results if r.get("claimed") and not r.get("variant")]
+    variants = [r for r in results if r.get("variant")]
+    count, vcount = tally(claimed), tally(variants)
+    for r in claimed + variants:
         if r["outcome"] in ("wrong", "crash"):
             print(f"{r['outcome'].upper():6s} {r['name']}: {r.get('detail', '')[:400]}")
-    print(f"{len(results)} node tests, {len(claimed)} claimed: " +
-          ", ".join(f"{count[k]} {k}" for k in ["pass", "wrong", "crash", "refused", "excluded"]) +
-          f" ({seconds:.0f} s)")
+    print(f"{len(results) - len(variants)} node tests, {len(claimed)} claimed: " +
+          ", ".join(f"{count[k]} {k}" for k in OUTCOMES) + f" ({seconds:.0f} s)")
+    if variants:
+        print(f"with constant operands: {len(variants)} tests: " + ", ".join(f"{vcount[k]} {k}" for k in OUTCOMES))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
@@ -414,9 +449,9 @@ def main():
         with open(args.doc, "w") as f:
             f.write(render_doc(results, seconds))
     if args.check:
-        bad = count["wrong"] + count["crash"]
+        bad = count["wrong"] + count["crash"] + vcount["wrong"] + vcount["crash"]
         if bad or count["pass"] < args.min_pass:
-            print(f"conformance check FAILED: {count['wrong']} wrong, {count['crash']} crash, "
+            print(f"conformance check FAILED: {count['wrong'] + vcount['wrong']} wrong, {count['crash'] + vcount['crash']} crash, "
                   f"{count['pass']} pass (at least {args.min_pass} required)")
             return 1
         print("conformance check passed")
