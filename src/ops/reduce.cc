@@ -1,4 +1,4 @@
-// Reductions (ReduceMean/Sum/Max/Min/L2/Prod, ArgMax/ArgMin). Axes come from the `axes` attribute
+// Reductions (ReduceMean/Sum/Max/Min/L1/L2/Prod/SumSquare/LogSum/LogSumExp, ArgMax/ArgMin). Axes come from the `axes` attribute
 // (older opsets) or the second input (ReduceSum from opset 13, the others from 18).
 #include "kiln/error.h"
 #include "ops/op_schema.h"
@@ -27,7 +27,8 @@ ReduceParams reduce_params(const Dims& in, std::vector<int64_t> axes, bool keepd
 }
 
 void register_reduce_schemas() {
-  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceProd"}) {
+  for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL2", "ReduceProd", "ReduceL1",
+                         "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"}) {
     OpSchema s;
     s.name = op;
     s.min_inputs = 1;

@@ -65,6 +65,25 @@ TEST(Reduce, L2AndProd) {
   EXPECT_TENSOR(eval1("ReduceProd", {p, axes({1})}), DType::f32, {2, 1}, {-9, -2}, kTolF32);
 }
 
+TEST(Reduce, L1SumSquareLogSumLogSumExp) {
+  // numpy: np.abs(x).sum(2), (x**2).sum(2)
+  EXPECT_TENSOR(eval1("ReduceL1", {x_f32(), axes({2})}, Attr().i("keepdims", 0)), DType::f32, {2, 3},
+                {14, 8, 13, 10, 11, 11}, kTolF32);
+  EXPECT_TENSOR(eval1("ReduceSumSquare", {x_f32()}, Attr().ints("axes", {-1})), DType::f32, {2, 3, 1},
+                {58, 26, 51, 34, 41, 39}, kTolF32);
+  EXPECT_TENSOR(eval1("ReduceL1", {tensor<int64_t>({3}, {-4, 2, -7})}, Attr().i("keepdims", 0)), DType::i64, {}, {13},
+                kTolExact);
+  // numpy: np.log(p.sum(1))
+  Tensor p = tensor<float>({2, 3}, {1.5f, 2, 3, 0.5f, 4, 1});
+  EXPECT_TENSOR(eval1("ReduceLogSum", {p, axes({1})}, Attr().i("keepdims", 0)), DType::f32, {2},
+                {1.8718021769015913, 1.7047480922384253}, kTolF32);
+  // Stable for large inputs (a naive sum of exp overflows double): numpy m + np.log(np.exp(a - m).sum(1))
+  Tensor a = tensor<double>({2, 3}, {1000, 1000, 999, -1, 0, 2});
+  EXPECT_TENSOR(eval1("ReduceLogSumExp", {a, axes({1})}, Attr().i("keepdims", 0)), DType::f64, {2},
+                {1000.8619948040582, 2.1698460195562856}, kTolF64);
+  EXPECT_TENSOR(eval1("ReduceLogSumExp", {a}, Attr().ints("axes", {0})), DType::f64, {1, 3}, {1000, 1000, 999}, kTolF64);
+}
+
 TEST(Reduce, Integers) {
   Tensor m = tensor<int64_t>({2, 3}, {1, 2, 4, -7, 5, 6});
   EXPECT_TENSOR(eval1("ReduceSum", {m, axes({1})}, Attr().i("keepdims", 0)), DType::i64, {2}, {7, 4}, kTolExact);

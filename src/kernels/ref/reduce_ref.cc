@@ -10,7 +10,7 @@
 namespace kiln::kernels {
 namespace {
 
-enum class Reduce { sum, mean, max, min, l2, prod };
+enum class Reduce { sum, mean, max, min, l2, prod, l1, sum_square, log_sum, log_sum_exp };
 
 std::vector<int64_t> axes_of(const KernelContext& c) {
   if (c.inputs.size() > 1 && c.inputs[1].present()) {
@@ -42,6 +42,8 @@ template <typename T, Reduce kind> void reduce_ref(const KernelContext& c) {
   if (kind == Reduce::min) init = std::numeric_limits<double>::infinity();
   if (kind == Reduce::prod) init = 1;
   std::vector<double> acc(n_out, init);
+  // log_sum_exp: a running maximum per output, the sum of exp(x - max) rescaled when the maximum grows.
+  std::vector<double> run_max(kind == Reduce::log_sum_exp ? n_out : 0, -std::numeric_limits<double>::infinity());
   std::vector<int64_t> idx(rank, 0);
   int64_t off = 0;
   for (int64_t k = 0; k < in.numel(); ++k) {
@@ -53,6 +55,19 @@ template <typename T, Reduce kind> void reduce_ref(const KernelContext& c) {
       case Reduce::min: a = x < a ? x : a; break;
       case Reduce::l2: a += x * x; break;
       case Reduce::prod: a *= x; break;
+      case Reduce::l1: a += std::fabs(x); break;
+      case Reduce::sum_square: a += x * x; break;
+      case Reduce::log_sum: a += x; break;
+      case Reduce::log_sum_exp: {
+        double& m = run_max[off];
+        if (x > m) {
+          a = a * std::exp(m - x) + 1;  // exp(-inf) = 0 on the first element
+          m = x;
+        } else {
+          a += std::exp(x - m);
+        }
+        break;
+      }
     }
     for (int64_t ax = static_cast<int64_t>(rank) - 1; ax >= 0; --ax) {
       if (++idx[ax] < in.dims[ax]) {
@@ -68,6 +83,8 @@ template <typename T, Reduce kind> void reduce_ref(const KernelContext& c) {
     double v = acc[i];
     if (kind == Reduce::mean) v /= count;
     if (kind == Reduce::l2) v = std::sqrt(v);
+    if (kind == Reduce::log_sum) v = std::log(v);
+    if (kind == Reduce::log_sum_exp) v = run_max[i] + std::log(v);
     out.as<T>()[i] = static_cast<T>(v);
   }
 }
@@ -104,6 +121,7 @@ void register_reduce_ref_kernels() {
   const Isa R = Isa::ref;
 #define KILN_REG_REDUCE(OP, KIND, NAME)                                                                 \
   register_kernel(OP, DType::f32, R, NAME "_f32", reduce_ref<float, Reduce::KIND>);                    \
+  register_kernel(OP, DType::f64, R, NAME "_f64", reduce_ref<double, Reduce::KIND>);                   \
   register_kernel(OP, DType::i64, R, NAME "_i64", reduce_ref<int64_t, Reduce::KIND>);                  \
   register_kernel(OP, DType::i32, R, NAME "_i32", reduce_ref<int32_t, Reduce::KIND>);
   KILN_REG_REDUCE("ReduceSum", sum, "reduce_sum_ref")
@@ -111,8 +129,16 @@ void register_reduce_ref_kernels() {
   KILN_REG_REDUCE("ReduceMax", max, "reduce_max_ref")
   KILN_REG_REDUCE("ReduceMin", min, "reduce_min_ref")
   KILN_REG_REDUCE("ReduceProd", prod, "reduce_prod_ref")
+  KILN_REG_REDUCE("ReduceL1", l1, "reduce_l1_ref")
+  KILN_REG_REDUCE("ReduceSumSquare", sum_square, "reduce_sum_square_ref")
 #undef KILN_REG_REDUCE
+  // Reductions with a square root, log or exp: float types only.
   register_kernel("ReduceL2", DType::f32, R, "reduce_l2_ref_f32", reduce_ref<float, Reduce::l2>);
+  register_kernel("ReduceL2", DType::f64, R, "reduce_l2_ref_f64", reduce_ref<double, Reduce::l2>);
+  register_kernel("ReduceLogSum", DType::f32, R, "reduce_log_sum_ref_f32", reduce_ref<float, Reduce::log_sum>);
+  register_kernel("ReduceLogSum", DType::f64, R, "reduce_log_sum_ref_f64", reduce_ref<double, Reduce::log_sum>);
+  register_kernel("ReduceLogSumExp", DType::f32, R, "reduce_log_sum_exp_ref_f32", reduce_ref<float, Reduce::log_sum_exp>);
+  register_kernel("ReduceLogSumExp", DType::f64, R, "reduce_log_sum_exp_ref_f64", reduce_ref<double, Reduce::log_sum_exp>);
   register_kernel("ArgMax", DType::f32, R, "argmax_ref_f32", arg_ref<float, true>);
   register_kernel("ArgMax", DType::i64, R, "argmax_ref_i64", arg_ref<int64_t, true>);
   register_kernel("ArgMin", DType::f32, R, "argmin_ref_f32", arg_ref<float, false>);
