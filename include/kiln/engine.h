@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "kiln/error.h"
+#include "kiln/model.h"
 #include "kiln/session.h"
 #include "kiln/topology.h"
 
@@ -67,7 +68,10 @@ struct EngineOptions {
 
 class Engine {
  public:
+  // Opens the artifact once (kiln/model.h); or runs a Model opened before. Every replica, pipeline slot
+  // and sequence bucket shares that one mapping.
   explicit Engine(const std::string& artifact_path, const EngineOptions& options = {});
+  explicit Engine(std::shared_ptr<const Model> model, const EngineOptions& options = {});
   ~Engine();  // finishes the queued requests, then stops the workers
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -89,6 +93,7 @@ class Engine {
   const std::vector<int64_t>& seq_buckets() const;
   const CoreGroups& core_groups() const;
   const std::string& metadata_json() const;
+  const std::shared_ptr<const Model>& model() const;
 
   struct Stats {
     uint64_t requests = 0;  // accepted

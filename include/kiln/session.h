@@ -52,9 +52,14 @@ struct StepProfile {
   double last_ms = 0;        // and duration
 };
 
+class Model;
+
 class Session {
  public:
+  // Opens the artifact (one mapping of its own), or runs a Model opened before (its mapping shared with
+  // every other session and engine on it; kiln/model.h).
   explicit Session(const std::string& artifact_path, const SessionOptions& options = {});
+  explicit Session(std::shared_ptr<const Model> model, const SessionOptions& options = {});
   ~Session();
   Session(Session&&) noexcept;
   Session& operator=(Session&&) noexcept;
@@ -66,6 +71,7 @@ class Session {
   // The artifact's metadata section (JSON text): source model, compile options, inputs with their
   // detected roles ("token_ids" with "vocab_size", "attention_mask", "token_type_ids"), sizes.
   const std::string& metadata_json() const;
+  const std::shared_ptr<const Model>& model() const;
 
   // Every model input exactly once, by name, with the compiled dims. Integer inputs are accepted as
   // i64 or i32. Throws kiln::Error naming the input and the expected/found dtype or shape.

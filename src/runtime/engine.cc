@@ -11,6 +11,7 @@
 // a different call while one more waits to enter. A slot's steps always run one stage after another, so
 // a session is never used by two threads at once.
 #include "kiln/engine.h"
+#include "kiln/model.h"
 
 #include <algorithm>
 #include <atomic>
@@ -22,7 +23,6 @@
 #include <mutex>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 
 #include "artifact/artifact.h"
 #include "planner/stages.h"
@@ -169,7 +169,6 @@ struct Engine::Impl {
   std::vector<std::unique_ptr<Lane>> lanes;
   std::vector<TensorSpec> in_specs, out_specs;             // the largest bucket's
   std::vector<std::vector<TensorSpec>> bucket_in, bucket_out;  // per bucket
-  std::string meta;
   std::vector<planner::Stages> stages;  // per bucket
   // What the artifact says of each tensor (passes/batch_axes.h): rows on axis 0 (`batched`), the sequence
   // on axis 1 (`seq_*`). Only those axes are merged, padded, split or cut; every other tensor is checked
@@ -188,20 +187,17 @@ struct Engine::Impl {
   bool stopping = false;
   Stats stats;
 
-  Impl(const std::string& path, const EngineOptions& o) : options(o) {
+  std::shared_ptr<const Model> model;  // one mapping for every replica, slot and bucket
+
+  Impl(std::shared_ptr<const Model> m, const EngineOptions& o) : options(o), model(std::move(m)) {
     if (options.instances < 1) fail("instances must be at least 1, got ", options.instances);
     if (options.queue_capacity < 1) fail("the queue capacity must be at least 1");
     if (options.max_queue_delay_us < 0) fail("the max queue delay must be >= 0 us, got ", options.max_queue_delay_us);
-    int S = options.pipeline_stages;
-    nlohmann::json art_meta;
-    size_t buckets = 1;
-    {
-      artifact::MappedArtifact art(path);
-      art_meta = art.meta();
-      buckets = art.plan_count();
-      if (S == 0) S = art_meta.contains("pipeline") ? art_meta["pipeline"].value("stages", 1) : 1;
-      for (size_t k = 0; k < buckets; ++k) stages.push_back(planner::cut_stages(art.plan(k), S));
-    }
+    const ModelInfo& info = model->info();
+    const artifact::MappedArtifact& art = model->mapped();
+    const size_t buckets = art.plan_count();
+    const int S = options.pipeline_stages ? options.pipeline_stages : info.pipeline_stages;
+    for (size_t k = 0; k < buckets; ++k) stages.push_back(planner::cut_stages(art.plan(k), S));
     const int groups_needed = options.instances * S;
     if (options.core_groups.empty()) options.core_groups = split_core_groups(groups_needed);
     if (static_cast<int>(options.core_groups.size()) != groups_needed)
@@ -220,7 +216,7 @@ struct Engine::Impl {
           so.cpus = lane->groups[0];
           so.pin_threads = options.pin_threads;
           so.seq_bucket = static_cast<int>(b);
-          slot.sessions.push_back(std::make_unique<Session>(path, so));
+          slot.sessions.push_back(std::make_unique<Session>(model, so));
           slot.in.emplace_back();
           for (const TensorSpec& t : slot.sessions.back()->inputs()) slot.in.back().push_back({t.name, Tensor(t.dtype, t.dims)});
         }
@@ -237,8 +233,7 @@ struct Engine::Impl {
     }
     in_specs = bucket_in.back();
     out_specs = bucket_out.back();
-    meta = any.sessions.back()->metadata_json();
-    read_axes(art_meta, buckets);
+    read_axes(info);
     max_batch = options.max_batch ? options.max_batch : static_cast<int>(batch);
     if (max_batch < 1 || max_batch > batch)
       fail("max batch ", max_batch, " must be between 1 and ", batch,
@@ -250,79 +245,24 @@ struct Engine::Impl {
     }
   }
 
-  // The batch and sequence axes the compiler recorded. An artifact without them, or whose axes are not
-  // where this runtime merges rows (axis 0) and pads sequences (axis 1), is run as compiled: requests must
-  // have the compiled shapes, one request per call.
-  void read_axes(const nlohmann::json& art_meta, size_t buckets) {
-    auto axes_of = [&](const char* list, const std::vector<TensorSpec>& specs, const char* key) {
-      std::map<std::string, int64_t> by_name;
-      for (const auto& t : art_meta.value(list, nlohmann::json::array()))
-        if (t.is_object() && t.contains(key) && t[key].is_number_integer()) by_name[t.value("name", "")] = t[key].get<int64_t>();
-      std::vector<int64_t> out;
-      for (const TensorSpec& s : specs) out.push_back(by_name.count(s.name) ? by_name[s.name] : -1);
-      return out;
-    };
-    const std::vector<int64_t> in_b = axes_of("inputs", in_specs, "batch_axis"), out_b = axes_of("outputs", out_specs, "batch_axis");
-    const std::vector<int64_t> in_s = axes_of("inputs", in_specs, "seq_axis"), out_s = axes_of("outputs", out_specs, "seq_axis");
-    const nlohmann::json batching_meta = art_meta.value("batching", nlohmann::json::object());
-    batching = batching_meta.is_object() && batching_meta.value("rows_independent", false);
-    for (int64_t a : in_b) batching = batching && (a == 0 || a == -1);
-    for (int64_t a : out_b) batching = batching && (a == 0 || a == -1);
-    bool any_rows = false;
-    for (int64_t a : in_b) any_rows = any_rows || a == 0;
-    batching = batching && any_rows;
+  // What may vary in a request, as the model says (ModelInfo::any_rows / any_length and each tensor's
+  // request shape): rows on axis 0, the sequence on axis 1. A model without either runs requests at
+  // its compiled shapes (of one bucket), one request per call.
+  void read_axes(const ModelInfo& info) {
+    batching = info.any_rows;
+    batch = batching ? info.batch : 1;
+    for (const TensorInfo& t : info.inputs) {
+      in_batched.push_back(batching && t.batch_axis == 0);
+      seq_input.push_back(info.any_length && t.request.size() >= 2 && t.batch_axis == 0 && t.seq_axis == 1);
+      pad_value.push_back(t.role == "token_ids" ? static_cast<double>(info.pad_id) : 0.0);
+    }
+    for (const TensorInfo& t : info.outputs) {
+      out_batched.push_back(batching && t.batch_axis == 0);
+      seq_output.push_back(info.any_length && t.request.size() >= 2 && t.batch_axis == 0 && t.seq_axis == 1);
+    }
     mergeable = batching;
-    for (size_t i = 0; i < in_specs.size(); ++i) {
-      in_batched.push_back(batching && in_b[i] == 0);
-      mergeable = mergeable && in_batched.back();
-    }
-    for (size_t o = 0; o < out_specs.size(); ++o) out_batched.push_back(batching && out_b[o] == 0);
-    const int64_t compiled = art_meta.contains("options") ? art_meta["options"].value("batch", int64_t{0}) : 0;
-    if (batching) {
-      for (size_t i = 0; i < in_specs.size(); ++i)
-        if (in_batched[i] && in_specs[i].dims[0] != compiled) batching = false;
-    }
-    if (!batching) {
-      in_batched.assign(in_specs.size(), false);
-      out_batched.assign(out_specs.size(), false);
-      mergeable = false;
-    }
-    batch = batching ? compiled : 1;
-    // Sequence lengths vary when every tensor whose shape differs between buckets has its sequence on axis
-    // 1 (and rows on axis 0); otherwise a request must match one bucket's shapes exactly.
-    std::vector<int64_t> lengths;
-    if (art_meta.contains("seq_buckets") && art_meta["seq_buckets"].is_array())
-      for (const auto& v : art_meta["seq_buckets"])
-        if (v.is_number_integer()) lengths.push_back(v.get<int64_t>());
-    bool seq_ok = batching && lengths.size() == buckets;
-    bool any_seq = false;
-    auto check = [&](const std::vector<TensorSpec>& largest, const std::vector<int64_t>& axes, const std::vector<bool>& rows,
-                     bool input, std::vector<bool>& has) {
-      for (size_t i = 0; i < largest.size(); ++i) {
-        const bool seq = axes[i] == 1 && rows[i];
-        if (axes[i] != -1 && !seq) seq_ok = false;
-        for (size_t b = 0; seq_ok && b < buckets; ++b) {
-          Dims want = largest[i].dims;
-          if (seq) want[1] = lengths[b];
-          if ((input ? bucket_in[b] : bucket_out[b])[i].dims != want) seq_ok = false;
-        }
-        has.push_back(seq);
-        any_seq = any_seq || (input && seq);
-      }
-    };
-    check(in_specs, in_s, in_batched, true, seq_input);
-    check(out_specs, out_s, out_batched, false, seq_output);
-    if (seq_ok && any_seq) {
-      seqs = lengths;
-    } else {
-      seq_input.assign(in_specs.size(), false);
-      seq_output.assign(out_specs.size(), false);
-    }
-    const int64_t pad_id = art_meta.value("pad_id", int64_t{0});
-    std::map<std::string, std::string> roles;
-    for (const auto& in : art_meta.value("inputs", nlohmann::json::array()))
-      if (in.is_object()) roles[in.value("name", "")] = in.value("role", "other");
-    for (const TensorSpec& spec : in_specs) pad_value.push_back(roles[spec.name] == "token_ids" ? static_cast<double>(pad_id) : 0.0);
+    for (bool b : in_batched) mergeable = mergeable && b;
+    if (info.any_length) seqs = info.seq_buckets;
   }
 
   ~Impl() {
@@ -593,7 +533,9 @@ struct Engine::Impl {
 };
 
 Engine::Engine(const std::string& artifact_path, const EngineOptions& options)
-    : impl_(std::make_unique<Impl>(artifact_path, options)) {}
+    : impl_(std::make_unique<Impl>(Model::open(artifact_path), options)) {}
+Engine::Engine(std::shared_ptr<const Model> model, const EngineOptions& options)
+    : impl_(std::make_unique<Impl>(std::move(model), options)) {}
 Engine::~Engine() = default;
 
 std::future<std::vector<NamedTensor>> Engine::submit(std::vector<NamedTensor> inputs) {
@@ -616,7 +558,8 @@ int Engine::pipeline_stages() const { return impl_->stage_count(); }
 const std::vector<double>& Engine::stage_costs() const { return impl_->stages[0].costs; }
 const std::vector<int64_t>& Engine::seq_buckets() const { return impl_->seqs; }
 const CoreGroups& Engine::core_groups() const { return impl_->options.core_groups; }
-const std::string& Engine::metadata_json() const { return impl_->meta; }
+const std::string& Engine::metadata_json() const { return impl_->model->info().metadata_json; }
+const std::shared_ptr<const Model>& Engine::model() const { return impl_->model; }
 
 Engine::Stats Engine::stats() const {
   std::lock_guard<std::mutex> lock(impl_->mu);

@@ -1,11 +1,14 @@
 #include "kiln/session.h"
 
+#include "kiln/model.h"
 #include "runtime/session_impl.h"
 
 namespace kiln {
 
 Session::Session(const std::string& artifact_path, const SessionOptions& options)
-    : impl_(std::make_unique<Impl>(artifact_path, options)) {}
+    : impl_(std::make_unique<Impl>(Model::open(artifact_path), options)) {}
+Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
+    : impl_(std::make_unique<Impl>(std::move(model), options)) {}
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;
@@ -15,7 +18,8 @@ const std::vector<TensorSpec>& Session::outputs() const { return impl_->outputs;
 
 int Session::threads() const { return impl_->threads; }
 
-const std::string& Session::metadata_json() const { return impl_->meta_text; }
+const std::string& Session::metadata_json() const { return impl_->model->info().metadata_json; }
+const std::shared_ptr<const Model>& Session::model() const { return impl_->model; }
 
 std::vector<NamedTensor> Session::run(const std::vector<NamedTensor>& inputs) {
   std::vector<NamedTensor> out;

@@ -18,6 +18,7 @@
 #include "artifact/artifact.h"
 #include "kernels/kernel.h"
 #include "kiln/error.h"
+#include "kiln/model.h"
 #include "kiln/session.h"
 #include "kiln/topology.h"
 #include "ops/op_schema.h"
@@ -43,18 +44,19 @@ struct Session::Impl {
   std::vector<int> cpus;  // the CPUs the threads are pinned to, in order
   std::vector<double> step_ms, last_start_ms, last_ms;
   int profiled = 0;
-  std::unique_ptr<artifact::MappedArtifact> art;
+  std::shared_ptr<const Model> model;      // shared with every other session and engine on it
+  const artifact::MappedArtifact* art;     // model's mapping
   std::shared_ptr<void> arena;
   std::vector<void*> address;  // per plan tensor
   std::vector<runtime::BoundStep> steps;
   std::vector<TensorSpec> inputs, outputs;
   std::string compiled_with;  // "batch 3, seq 37", for error messages
-  std::string meta_text;
   std::vector<const Tensor*> matched;  // reused by every run
   mutable std::mutex mu;
 
-  Impl(const std::string& path, const SessionOptions& opts)
-      : options(opts), art(std::make_unique<artifact::MappedArtifact>(path)) {
+  Impl(std::shared_ptr<const Model> m, const SessionOptions& opts)
+      : options(opts), model(std::move(m)), art(&model->mapped()) {
+    const std::string& path = model->info().path;
     if (options.threads < 0) fail("threads must be >= 0, got ", options.threads);
     if (options.seq_bucket < 0 || static_cast<size_t>(options.seq_bucket) >= art->plan_count())
       fail("artifact '", path, "' has ", art->plan_count(), " sequence bucket(s); bucket ", options.seq_bucket, " does not exist");
@@ -113,13 +115,12 @@ struct Session::Impl {
     }
     for (int id : plan.inputs) inputs.push_back({plan.tensors[id].name, plan.tensors[id].dtype, plan.tensors[id].dims});
     for (int id : plan.outputs) outputs.push_back({plan.tensors[id].name, plan.tensors[id].dtype, plan.tensors[id].dims});
-    const auto& opts_json = art->meta().at("options");
-    compiled_with = str("batch ", opts_json.value("batch", 0));
-    if (opts_json.value("seq", 0) > 0) compiled_with += str(", seq ", opts_json.value("seq", 0));
+    const ModelInfo& info = model->info();
+    compiled_with = str("batch ", info.batch);
+    if (bucket < info.seq_buckets.size() && info.seq_buckets[bucket] > 0) compiled_with += str(", seq ", info.seq_buckets[bucket]);
     step_ms.assign(steps.size(), 0.0);
     last_start_ms.assign(steps.size(), 0.0);
     last_ms.assign(steps.size(), 0.0);
-    meta_text = art->meta().dump();
   }
 
   // OpenMP's thread count is a per-calling-thread setting: apply it on whichever thread calls run().

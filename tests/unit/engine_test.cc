@@ -6,6 +6,7 @@
 
 #include "artifact/artifact.h"
 #include "kiln/engine.h"
+#include "kiln/model.h"
 #include "kiln/session.h"
 #include "passes/batch_axes.h"
 #include "passes/passes.h"
@@ -131,6 +132,35 @@ TEST_F(EngineTest, ReplicasAndPipelineGiveTheSingleSessionsResults) {
     for (std::thread& c : clients) c.join();
     for (size_t i = 0; i < xs.size(); ++i) EXPECT_CLOSE(got[i], want[i], kTolExact) << "request " << i;
   }
+}
+
+// kiln::Model: an engine's replicas and pipeline slots, and sessions made from one Model, share one
+// mapping of the artifact.
+TEST_F(EngineTest, OneMappingForEveryReplicaAndSlot) {
+  const std::vector<int>& cpus = allowed_cpus();
+  EngineOptions piped;
+  piped.pipeline_stages = 2;  // 3 slots, each a session
+  piped.core_groups = {{cpus[0]}, {cpus[cpus.size() > 1 ? 1 : 0]}};
+  const uint64_t before = Model::mappings_opened();
+  Engine e(path4, piped);
+  EXPECT_EQ(Model::mappings_opened() - before, 1u);
+  std::shared_ptr<const Model> m = Model::open(path4);
+  EngineOptions two;
+  two.instances = 2;
+  two.core_groups = piped.core_groups;
+  Engine e2(m, two);
+  Session s(m);
+  EXPECT_EQ(Model::mappings_opened() - before, 2u);
+  EXPECT_EQ(e2.model().get(), m.get());
+  EXPECT_EQ(s.model().get(), m.get());
+  const ModelInfo& info = m->info();
+  EXPECT_TRUE(info.any_rows);
+  EXPECT_FALSE(info.any_length);
+  ASSERT_EQ(info.inputs.size(), 1u);
+  EXPECT_EQ(info.inputs[0].request, (Dims{-1, 5, 8}));
+  EXPECT_EQ(info.inputs[0].compiled, (Dims{4, 5, 8}));
+  EXPECT_EQ(info.outputs[0].request, (Dims{-1, 5, 8}));
+  EXPECT_EQ(info.task, Task::other);
 }
 
 TEST_F(EngineTest, DynamicBatcherMergesQueuedRequests) {
@@ -344,6 +374,9 @@ TEST(EngineAxes, ScalarInputAndOneDimensionalOutput) {
   compile_graph(dir.file("s.kiln"), b.g, o);
   Engine e(dir.file("s.kiln"), one_cpu());
   EXPECT_TRUE(e.has_batch_axis());
+  EXPECT_EQ(e.model()->info().inputs[0].request, (Dims{-1, 3}));
+  EXPECT_EQ(e.model()->info().inputs[1].request, Dims{});
+  EXPECT_EQ(e.model()->info().outputs[0].request, Dims{-1});
   Tensor s(DType::f32, {});
   s.data_as<float>()[0] = 2.0f;
   for (int64_t rows : {1, 3, 6}) {
