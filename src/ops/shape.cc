@@ -86,6 +86,32 @@ SliceParams slice_params(const Dims& in, const std::vector<int64_t>& starts, con
   return p;
 }
 
+std::vector<int64_t> split_sizes(int64_t dim, size_t outputs, const std::vector<int64_t>& split, bool have_split) {
+  if (outputs == 0) fail("Split has no outputs");
+  if (have_split) {
+    if (split.size() != outputs)
+      fail("split has ", split.size(), " sizes for ", outputs, " outputs");
+    int64_t total = 0;
+    for (int64_t v : split) {
+      if (v < 0) fail("split size ", v, " is negative");
+      total += v;
+    }
+    if (total != dim) fail("split sizes add up to ", total, ", but the axis has length ", dim);
+    return split;
+  }
+  // Equal parts of ceil(dim / outputs), the last one smaller when dim does not divide evenly.
+  const int64_t n = static_cast<int64_t>(outputs), part = (dim + n - 1) / n;
+  std::vector<int64_t> sizes(outputs);
+  int64_t left = dim;
+  for (size_t i = 0; i < outputs; ++i) {
+    sizes[i] = std::min(part, left);
+    left -= sizes[i];
+  }
+  if (left != 0 || (dim % n != 0 && sizes.back() <= 0))
+    fail("an axis of length ", dim, " cannot be split into ", n, " parts");
+  return sizes;
+}
+
 namespace {
 
 OpSchema schema(const std::string& name, int min_in, int max_in, std::function<void(InferContext&)> f) {
@@ -178,6 +204,25 @@ void register_shape_schemas() {
     c.set_output(0, c.dtype(0), out);
   }));
 
+  {
+    // Split (opset 13: sizes from input #1; older: the `split` attribute; 18: num_outputs = the output count).
+    OpSchema split = schema("Split", 1, 2, [](InferContext& c) {
+      const Dims in = c.dims(0);
+      const int64_t axis = normalize_axis(c.attrs().get_int("axis", 0), static_cast<int64_t>(in.size()), "Split axis");
+      const bool from_input = c.has_input(1);
+      const bool have_split = from_input || c.attrs().has("split");
+      const std::vector<int64_t> sizes = split_sizes(
+          in[axis], c.num_outputs(), from_input ? c.constant_ints(1) : have_split ? c.attrs().get_ints("split") : std::vector<int64_t>{},
+          have_split);
+      for (size_t i = 0; i < c.num_outputs(); ++i) {
+        Dims out = in;
+        out[axis] = sizes[i];
+        c.set_output(i, c.dtype(0), out);
+      }
+    });
+    split.max_outputs = 1024;
+    register_schema(split);
+  }
   register_schema(schema("Concat", 1, 1024, [](InferContext& c) {
     Dims out = c.dims(0);
     int64_t axis = normalize_axis(c.attrs().get_int("axis"), static_cast<int64_t>(out.size()), "Concat axis");

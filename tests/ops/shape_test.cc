@@ -324,6 +324,41 @@ TEST(CumSum, ExclusiveAndReverse) {
                 DType::f64, {2, 3}, {4, 5, 6.5, 0, 0, 0}, kTolF64);
 }
 
+// ---- Split --------------------------------------------------------------------------------------------------
+
+TEST(Split, SizesFromInputAndAttributeZeroSizedPartAndNegativeAxis) {
+  // numpy: np.split(np.arange(15).reshape(3,5), [2,2], axis=1) -> [3,2], [3,0], [3,3]
+  std::vector<int64_t> v(15);
+  for (int i = 0; i < 15; ++i) v[i] = i;
+  Tensor x = tensor<int64_t>({3, 5}, v);
+  std::vector<Tensor> parts = eval_op("Split", {x, tensor<int64_t>({3}, {2, 0, 3})}, Attr().i("axis", -1), 3);
+  EXPECT_TENSOR(parts.at(0), DType::i64, {3, 2}, {0, 1, 5, 6, 10, 11}, kTolExact);
+  EXPECT_TENSOR(parts.at(1), DType::i64, {3, 0}, {}, kTolExact);
+  EXPECT_TENSOR(parts.at(2), DType::i64, {3, 3}, {2, 3, 4, 7, 8, 9, 12, 13, 14}, kTolExact);
+  // Older opsets: the sizes as an attribute; axis 0.
+  parts = eval_op("Split", {x}, Attr().ints("split", {1, 2}), 2);
+  EXPECT_TENSOR(parts.at(0), DType::i64, {1, 5}, {0, 1, 2, 3, 4}, kTolExact);
+  EXPECT_TENSOR(parts.at(1), DType::i64, {2, 5}, {5, 6, 7, 8, 9, 10, 11, 12, 13, 14}, kTolExact);
+}
+
+TEST(Split, EqualPartsAndUnevenLast) {
+  Tensor x = tensor<float>({7}, {1, 2, 3, 4, 5, 6, 7});
+  std::vector<Tensor> parts = eval_op("Split", {x}, Attr(), 3);  // ceil(7/3) = 3: [3, 3, 1] (opset 18)
+  EXPECT_TENSOR(parts.at(0), DType::f32, {3}, {1, 2, 3}, kTolExact);
+  EXPECT_TENSOR(parts.at(1), DType::f32, {3}, {4, 5, 6}, kTolExact);
+  EXPECT_TENSOR(parts.at(2), DType::f32, {1}, {7}, kTolExact);
+}
+
+TEST(Split, BadSizesRejected) {
+  Tensor x = tensor<float>({2, 3}, {1, 2, 3, 4, 5, 6});
+  EXPECT_KILN_ERROR(eval_op("Split", {x, tensor<int64_t>({2}, {1, 1})}, Attr().i("axis", 1), 2),
+                    {"split sizes add up to 2, but the axis has length 3"});
+  EXPECT_KILN_ERROR(eval_op("Split", {x, tensor<int64_t>({2}, {4, -1})}, Attr().i("axis", 1), 2), {"negative"});
+  EXPECT_KILN_ERROR(eval_op("Split", {x, tensor<int64_t>({3}, {1, 1, 1})}, Attr().i("axis", 1), 2),
+                    {"split has 3 sizes for 2 outputs"});
+  EXPECT_KILN_ERROR(eval_op("Split", {x}, Attr(), 3), {"cannot be split into 3 parts"});
+}
+
 // ---- Range, ConstantOfShape ---------------------------------------------------------------------------------
 
 TEST(Range, FloatAndIntegers) {

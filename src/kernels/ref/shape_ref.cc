@@ -106,6 +106,30 @@ void concat_ref(const KernelContext& c) {
   }
 }
 
+void split_ref(const KernelContext& c) {
+  const TensorArg& in = c.inputs[0];
+  const int64_t rank = static_cast<int64_t>(in.dims.size());
+  const int64_t axis = ops::normalize_axis(c.attrs.get_int("axis", 0), rank, "Split axis");
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= in.dims[i];
+  for (int64_t i = axis + 1; i < rank; ++i) inner *= in.dims[i];
+  const size_t es = elem(in);
+  const size_t in_row = static_cast<size_t>(in.dims[axis] * inner) * es;
+  size_t col = 0;
+  int64_t total = 0;
+  for (const TensorArg& out : c.outputs) {
+    KILN_CHECK(out.dims.size() == in.dims.size(), "Split output rank");
+    total += out.dims[axis];
+    KILN_CHECK(total <= in.dims[axis], "Split outputs exceed the input along the axis");
+    const size_t out_row = static_cast<size_t>(out.dims[axis] * inner) * es;
+    if (out_row)
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(static_cast<char*>(out.data) + o * out_row, static_cast<const char*>(in.data) + o * in_row + col,
+                    out_row);
+    col += out_row;
+  }
+}
+
 void slice_ref(const KernelContext& c) {
   const TensorArg &in = c.inputs[0], &out = c.outputs[0];
   std::vector<int64_t> axes, steps;
@@ -240,6 +264,7 @@ void register_shape_ref_kernels() {
     register_kernel("Transpose", t, R, "transpose_ref" + suffix, transpose_ref);
     register_kernel("Concat", t, R, "concat_ref" + suffix, concat_ref);
     register_kernel("Slice", t, R, "slice_ref" + suffix, slice_ref);
+    register_kernel("Split", t, R, "split_ref" + suffix, split_ref);
     register_kernel("Gather", t, R, "gather_ref" + suffix, gather_ref);
     register_kernel("Expand", t, R, "expand_ref" + suffix, expand_ref);
     register_kernel("Tile", t, R, "tile_ref" + suffix, tile_ref);
