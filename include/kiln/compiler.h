@@ -35,6 +35,10 @@ struct CompileOptions {
   std::string vocab_file, tokenizer_file;
   bool lowercase = true;
   std::vector<std::string> labels;
+  // What the model is for (kiln/model.h Task): classification, pair-classification, embedding,
+  // token-classification or other; recorded in the artifact for the text front ends. Empty: from a
+  // Hugging Face folder's architecture; for an ONNX file, classification when labels are given, else other.
+  std::string task;
   std::map<std::string, int64_t> dims;
   // Graph inputs bound to constant values (`--constant-input NAME=FILE.npy`): each becomes an initializer
   // before shapes are bound, so folding sees its value (a Reshape target, Slice starts, Range limits...)

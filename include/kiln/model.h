@@ -24,6 +24,7 @@ namespace kiln {
 namespace artifact {
 class MappedArtifact;
 }
+class WordPieceTokenizer;
 
 // What a model is for, recorded at compile time (from a Hugging Face config's architecture, or
 // CompileOptions::task for ONNX files). Text front ends choose their post-processing by it.
@@ -76,6 +77,8 @@ class Model {
   Model& operator=(const Model&) = delete;
 
   const ModelInfo& info() const { return info_; }
+  // The tokenizer stored in the artifact (read once at open), or nullptr when it has none.
+  const WordPieceTokenizer* tokenizer() const { return tokenizer_.get(); }
   // The mapped artifact (internal to the runtime: src/artifact/artifact.h).
   const artifact::MappedArtifact& mapped() const { return *art_; }
 
@@ -86,6 +89,7 @@ class Model {
  private:
   Model() = default;
   std::unique_ptr<artifact::MappedArtifact> art_;
+  std::unique_ptr<WordPieceTokenizer> tokenizer_;
   ModelInfo info_;
 };
 

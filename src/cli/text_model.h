@@ -1,28 +1,28 @@
-// What the text commands (tokenize, run --text, eval) need from an artifact: its tokenizer, class names
-// and an engine to run it.
+// What the text commands (tokenize, run --text, eval) print; the work is the library's (kiln/text.h).
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
 #include "kiln/engine.h"
+#include "kiln/model.h"
+#include "kiln/text.h"
 #include "kiln/tokenizer.h"
 
 namespace kiln::cli {
 
 struct TextModel {
-  WordPieceTokenizer tokenizer;
-  std::vector<std::string> labels;   // from `kiln compile --labels`; empty: LABEL_0, LABEL_1, ...
-  int64_t max_length = 0;            // the longest compiled sequence: texts are truncated to it
-  std::map<std::string, std::string> roles;  // model input -> token_ids | attention_mask | token_type_ids | other
+  std::shared_ptr<const Model> model;
+  const WordPieceTokenizer& tokenizer;  // the model's
+  const std::vector<std::string>& labels;
+  int64_t max_length;  // the longest compiled sequence: texts are truncated to it
 };
 
 // Throws kiln::Error when the artifact has no tokenizer (compile it with --vocab or --tokenizer).
 TextModel load_text_model(const std::string& artifact_path);
+TextModel text_model_of(std::shared_ptr<const Model> model);
 
-// The model inputs for a batch of encodings, by input role (token ids, attention mask, token types),
-// each [rows, seq] int64 with seq the longest encoding.
+// The model inputs for a batch of encodings (kiln::text_inputs).
 std::vector<NamedTensor> inputs_for(const TextModel& model, const Engine& engine, const std::vector<Encoding>& encodings);
 
 // Softmax of each row of a [rows, classes] tensor.

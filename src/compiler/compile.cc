@@ -16,6 +16,7 @@
 #include "kernels/kernel.h"
 #include "kiln/compiler.h"
 #include "kiln/error.h"
+#include "kiln/model.h"
 #include "kiln/session.h"
 #include "kiln/tokenizer.h"
 #include "kiln/version.h"
@@ -119,6 +120,18 @@ std::string precision_name(const CompileOptions& o) {
   return "fp32";
 }
 
+// A Hugging Face architecture's task: ...ForSequenceClassification classifies (one text or a pair: the
+// same model), ...ForTokenClassification labels tokens, a bare encoder (BertModel, ...) embeds.
+Task task_of_architecture(const std::string& arch) {
+  auto ends_with = [&](const std::string& suffix) {
+    return arch.size() >= suffix.size() && arch.compare(arch.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with("ForSequenceClassification")) return Task::classification;
+  if (ends_with("ForTokenClassification")) return Task::token_classification;
+  if (ends_with("Model")) return Task::embedding;
+  return Task::other;
+}
+
 // Removes a file when it goes out of scope (temporary artifacts of --verify).
 struct RemoveOnExit {
   std::string path;
@@ -143,6 +156,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   if (seqs.size() > 16) fail("seq_buckets lists ", seqs.size(), " lengths; at most 16 buckets");
   CompileReport r;
   r.precision = precision_name(options);
+  if (!options.task.empty()) parse_task(options.task);  // a bad task fails before any work
   // An ONNX file, or a Hugging Face checkpoint folder (whose tokenizer, labels and pad id come along
   // unless given on the command line).
   frontend::ImportedModel m;
@@ -162,6 +176,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
     }
     if (opts.labels.empty()) opts.labels = hm.labels;
     if (opts.pad_id < 0) opts.pad_id = hm.pad_id;
+    if (opts.task.empty()) opts.task = task_name(task_of_architecture(hm.architecture));
   } else {
     m = frontend::import_onnx(model_path);
   }
@@ -304,6 +319,7 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
                          {"source", base_name(opts.vocab_file.empty() ? opts.tokenizer_file : opts.vocab_file)}};
   }
   if (!opts.labels.empty()) meta["labels"] = opts.labels;
+  meta["task"] = task_name(opts.task.empty() ? (opts.labels.empty() ? Task::other : Task::classification) : parse_task(opts.task));
   std::vector<const planner::Plan*> plan_ptrs;
   for (const planner::Plan& p : plans) plan_ptrs.push_back(&p);
   if (!options.verify) {

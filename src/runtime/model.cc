@@ -10,6 +10,7 @@
 
 #include "artifact/artifact.h"
 #include "kiln/error.h"
+#include "kiln/tokenizer.h"
 
 namespace kiln {
 namespace {
@@ -126,6 +127,9 @@ std::shared_ptr<const Model> Model::open(const std::string& path) {
   if (meta.contains("labels") && meta["labels"].is_array())
     for (const auto& l : meta["labels"]) m.labels.push_back(l.is_string() ? l.get<std::string>() : l.dump());
   m.has_tokenizer = meta.contains("tokenizer") && !art.section("VOCAB").empty();
+  if (m.has_tokenizer)
+    model->tokenizer_ = std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::from_vocab_text(
+        art.section("VOCAB"), meta["tokenizer"].is_object() ? meta["tokenizer"].value("lowercase", true) : true, path));
   m.pipeline_stages = static_cast<int>(int_or(meta.value("pipeline", nlohmann::json::object()), "stages", 1));
   const std::string task = string_or(meta, "task", "other");
   m.task = Task::other;

@@ -12,28 +12,11 @@
 #include "passes/passes.h"
 #include "planner/plan.h"
 #include "planner/stages.h"
+#include "compile_graph.h"
 #include "test_util.h"
 
 namespace kiln::test {
 namespace {
-
-// Compiles an unbound graph as the compiler does, with the metadata the Engine reads: each input's and
-// output's batch and sequence axes, and whether rows are independent (passes/batch_axes.h).
-void compile_graph(const std::string& path, ir::Graph g, const CompileOptions& o) {
-  const passes::BatchAxes axes = passes::find_batch_axes(g, o);
-  const std::vector<int> inputs = g.inputs;
-  passes::run_passes(g, o);
-  std::string weights;
-  planner::Plan plan = planner::build_plan(g, weights);
-  nlohmann::json in = nlohmann::json::array(), out = nlohmann::json::array();
-  for (size_t i = 0; i < plan.inputs.size(); ++i)
-    in.push_back({{"name", plan.tensors[plan.inputs[i]].name}, {"batch_axis", axes.inputs[i].batch}, {"seq_axis", axes.inputs[i].seq}});
-  for (size_t i = 0; i < plan.outputs.size(); ++i)
-    out.push_back({{"name", plan.tensors[plan.outputs[i]].name}, {"batch_axis", axes.outputs[i].batch}, {"seq_axis", axes.outputs[i].seq}});
-  nlohmann::json meta = {{"options", {{"batch", o.batch}, {"seq", o.seq}}}, {"inputs", in}, {"outputs", out},
-                         {"batching", {{"rows_independent", axes.rows_independent}, {"reason", axes.reason}}}};
-  artifact::write_artifact(path, meta, plan, weights);
-}
 
 // x: f32[batch, 5, 8] -> `layers` x (GEMM+GELU, GEMM + residual, LayerNorm) -> y f32[batch, 5, 8]; rows
 // are independent, as in an encoder.

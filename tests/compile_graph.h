@@ -1,0 +1,42 @@
+// Test helper: compiles a GraphBuilder graph (unbound, symbolic dims) the way the compiler does, with the
+// metadata the runtime reads (each input's and output's batch and sequence axes, whether rows are
+// independent; passes/batch_axes.h), plus whatever else a test adds to META and extra sections.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "artifact/artifact.h"
+#include "passes/batch_axes.h"
+#include "passes/passes.h"
+#include "planner/plan.h"
+
+namespace kiln::test {
+
+inline void compile_graph(const std::string& path, ir::Graph g, const CompileOptions& o,
+                          const nlohmann::json& extra_meta = nlohmann::json::object(),
+                          const std::map<std::string, nlohmann::json>& input_fields = {},
+                          const std::map<std::string, std::string>& sections = {}) {
+  const passes::BatchAxes axes = passes::find_batch_axes(g, o);
+  passes::run_passes(g, o);
+  std::string weights;
+  planner::Plan plan = planner::build_plan(g, weights);
+  weights.resize(planner::align_up(weights.size()), '\0');
+  nlohmann::json in = nlohmann::json::array(), out = nlohmann::json::array();
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    const std::string& name = plan.tensors[plan.inputs[i]].name;
+    nlohmann::json t = {{"name", name}, {"batch_axis", axes.inputs[i].batch}, {"seq_axis", axes.inputs[i].seq}};
+    if (auto it = input_fields.find(name); it != input_fields.end()) t.update(it->second);
+    in.push_back(t);
+  }
+  for (size_t i = 0; i < plan.outputs.size(); ++i)
+    out.push_back({{"name", plan.tensors[plan.outputs[i]].name}, {"batch_axis", axes.outputs[i].batch}, {"seq_axis", axes.outputs[i].seq}});
+  nlohmann::json meta = {{"options", {{"batch", o.batch}, {"seq", o.seq}}}, {"seq_buckets", {o.seq}}, {"inputs", in}, {"outputs", out},
+                         {"batching", {{"rows_independent", axes.rows_independent}, {"reason", axes.reason}}}};
+  meta.update(extra_meta);
+  artifact::write_artifact(path, meta, {&plan}, weights, sections);
+}
+
+}  // namespace kiln::test
