@@ -95,11 +95,22 @@ class Engine {
   const std::string& metadata_json() const;
   const std::shared_ptr<const Model>& model() const;
 
+  // What a request may look like: the model's inputs with -1 where a request may vary (ModelInfo).
+  const std::vector<TensorInfo>& request_specs() const;
+
+  // Counters since start, for a server's metrics. Times are sums in seconds over requests (queue: from
+  // submit until its first call starts; end to end: from submit until it is answered) or over calls
+  // (compute: loading inputs, running every stage and copying outputs out).
   struct Stats {
-    uint64_t requests = 0;  // accepted
-    uint64_t rejected = 0;  // queue full
-    uint64_t calls = 0;     // model calls made
-    uint64_t rows = 0;      // request rows computed (one per request for a model without a batch axis)
+    uint64_t requests = 0;   // accepted
+    uint64_t rejected = 0;   // queue full
+    uint64_t completed = 0;  // answered with outputs
+    uint64_t failed = 0;     // answered with an error
+    uint64_t calls = 0;      // model calls made (executions)
+    uint64_t rows = 0;       // request rows computed (one per request for a model without a batch axis)
+    uint64_t queue_depth = 0;  // now: accepted requests waiting in the queue (no worker has taken them)
+    uint64_t in_flight = 0;    // now: accepted and not yet answered (queued ones included)
+    double queue_seconds = 0, compute_seconds = 0, end_to_end_seconds = 0;
   };
   Stats stats() const;
 

@@ -45,6 +45,7 @@ struct Request {
   // and whoever flips `answered` first sets the promise.
   std::atomic<int64_t> remaining{0};
   std::atomic<bool> answered{false};
+  std::chrono::steady_clock::time_point submitted;  // for the queue and end-to-end times
 };
 
 // One call of the compiled batch: which request rows go into which batch rows.
@@ -142,6 +143,10 @@ void copy_rows_seq(const Tensor& from, int64_t from_row, Tensor& to, int64_t to_
   }
 }
 
+double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
 Tensor copy_of(const Tensor& t) {
   Tensor c(t.dtype(), t.dims());
   if (t.nbytes()) std::memcpy(c.data(), t.data(), t.nbytes());
@@ -156,6 +161,7 @@ struct Engine::Impl {
     std::vector<std::vector<NamedTensor>> in;         // per bucket: the call's inputs
     std::vector<NamedTensor> out;
     Job job;
+    std::chrono::steady_clock::time_point started;  // when the current call began (compute time)
   };
   struct Lane {
     CoreGroups groups;  // one per stage
@@ -388,6 +394,7 @@ struct Engine::Impl {
                                  " pending requests): retry later or raise the queue capacity"));
       }
       ++stats.requests;
+      req->submitted = std::chrono::steady_clock::now();
       queue.push_back(std::move(req));
     }
     arrived.notify_one();
@@ -445,6 +452,13 @@ struct Engine::Impl {
     const int k = lane.free.pop();
     Slot& slot = lane.slots[k];
     slot.job = std::move(job);
+    slot.started = std::chrono::steady_clock::now();
+    {
+      // A request's first call starting ends its time in the queue.
+      std::lock_guard<std::mutex> lock(mu);
+      for (const Job::Piece& p : slot.job.pieces)
+        if (p.req_row == 0) stats.queue_seconds += seconds_between(p.req->submitted, slot.started);
+    }
     bool ok = true;
     try {
       const size_t b = slot.job.bucket;
@@ -507,14 +521,22 @@ struct Engine::Impl {
             // Without rows the output is the same for every call of the request (rows never mix): its first.
             else if (p.req_row == 0) copy_whole(slot.out[o].tensor, result);
           }
+        const auto now = std::chrono::steady_clock::now();
         {
           std::lock_guard<std::mutex> lock(mu);
           ++stats.calls;
+          stats.compute_seconds += seconds_between(slot.started, now);
           for (const Job::Piece& p : slot.job.pieces) stats.rows += p.rows;
         }
         for (const Job::Piece& p : slot.job.pieces)
-          if (p.req->remaining.fetch_sub(p.rows) == p.rows && !p.req->answered.exchange(true))
+          if (p.req->remaining.fetch_sub(p.rows) == p.rows && !p.req->answered.exchange(true)) {
+            {
+              std::lock_guard<std::mutex> lock(mu);
+              ++stats.completed;
+              stats.end_to_end_seconds += seconds_between(p.req->submitted, now);
+            }
             p.req->done.set_value(std::move(p.req->results));
+          }
       }
     } catch (...) {
       fail_job(slot, std::current_exception());
@@ -526,6 +548,11 @@ struct Engine::Impl {
   void fail_job(Slot& slot, std::exception_ptr e) {
     for (const Job::Piece& p : slot.job.pieces)
       if (!p.req->answered.exchange(true)) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          ++stats.failed;
+          stats.end_to_end_seconds += seconds_between(p.req->submitted, std::chrono::steady_clock::now());
+        }
         p.req->done.set_exception(e);
       }
     slot.job.pieces.clear();
@@ -563,7 +590,12 @@ const std::shared_ptr<const Model>& Engine::model() const { return impl_->model;
 
 Engine::Stats Engine::stats() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->stats;
+  Stats s = impl_->stats;
+  s.queue_depth = impl_->queue.size();
+  s.in_flight = s.requests - s.completed - s.failed;
+  return s;
 }
+
+const std::vector<TensorInfo>& Engine::request_specs() const { return impl_->model->info().inputs; }
 
 }  // namespace kiln

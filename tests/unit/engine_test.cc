@@ -81,7 +81,19 @@ TEST_F(EngineTest, RowsFewerAndMoreThanCompiled) {
     EXPECT_EQ(out[0].tensor.dims(), (Dims{rows, 5, 8}));
     EXPECT_CLOSE(out[0].tensor, expected(x), kTolF32);
   }
-  EXPECT_EQ(e.stats().calls, 1u + 1u + 1u + 3u);
+  const Engine::Stats st = e.stats();
+  EXPECT_EQ(st.calls, 1u + 1u + 1u + 3u);
+  EXPECT_EQ(st.requests, 4u);
+  EXPECT_EQ(st.completed, 4u);
+  EXPECT_EQ(st.failed, 0u);
+  EXPECT_EQ(st.rows, 1u + 3u + 4u + 9u);
+  EXPECT_EQ(st.queue_depth, 0u);
+  EXPECT_EQ(st.in_flight, 0u);
+  EXPECT_GT(st.compute_seconds, 0.0);
+  EXPECT_GE(st.end_to_end_seconds, st.queue_seconds);
+  EXPECT_GE(st.end_to_end_seconds, st.compute_seconds * 0.99);  // one request at a time: each call inside one request
+  ASSERT_EQ(e.request_specs().size(), 1u);
+  EXPECT_EQ(e.request_specs()[0].request, (Dims{-1, 5, 8}));
 }
 
 // Two replicas and a two-stage pipeline, each on one-CPU core groups, with requests from 4 threads:
