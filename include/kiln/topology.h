@@ -38,5 +38,8 @@ CoreGroups parse_core_groups(const std::string& spec);
 CoreGroups split_core_groups(int n);
 // "0-1" / "0,2": a group as text.
 std::string core_group_text(const CoreGroup& g);
+// The placement of a `--threads N` flag: one group of the first N allowed CPUs (all of them when N exceeds
+// the count); empty for N <= 0, which means the default placement (EngineOptions::core_groups).
+CoreGroups threads_core_groups(int threads);
 
 }  // namespace kiln

@@ -17,6 +17,7 @@
 #include "cli/plot_png.h"
 #include "kiln/engine.h"
 #include "kiln/error.h"
+#include "kiln/stats.h"
 #include "kiln/topology.h"
 #include "runtime/sample_inputs.h"
 #include "util/file.h"

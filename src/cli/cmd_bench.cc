@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <sstream>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +20,7 @@
 #include "kernels/isa.h"
 #include "kiln/error.h"
 #include "kiln/session.h"
+#include "kiln/stats.h"
 #include "kiln/version.h"
 #include "util/file.h"
 
@@ -103,19 +103,7 @@ Command add_bench(CLI::App& app) {
     for (CLI::Option* o : sweep) sweeping = sweeping || o->count() > 0;
     if (sweeping) {
       auto list = [](const char* flag, const std::string& text, int dflt) {
-        std::vector<int> v;
-        if (text.empty()) return std::vector<int>{dflt};
-        std::stringstream ss(text);
-        for (std::string item; std::getline(ss, item, ',');) {
-          try {
-            size_t used = 0;
-            v.push_back(std::stoi(item, &used));
-            if (used != item.size()) throw std::invalid_argument("trailing");
-          } catch (const std::exception&) {
-            fail(flag, " '", text, "': '", item, "' is not an integer");
-          }
-        }
-        return v;
+        return text.empty() ? std::vector<int>{dflt} : parse_int_list<int>(flag, text);
       };
       SweepSpec spec;
       spec.artifacts = args->artifacts;

@@ -1,10 +1,9 @@
 #include <cstdio>
-#include <sstream>
 
 #include "cli/commands.h"
-#include "cli/npy.h"
 #include "kiln/compiler.h"
 #include "kiln/error.h"
+#include "kiln/npy.h"
 #include "util/file.h"
 
 namespace kiln::cli {
@@ -60,24 +59,10 @@ Command add_compile(CLI::App& app) {
                 "Compare with the fp32 model on sample inputs; fail without writing when the max abs error exceeds --tolerance");
   return [args, batch_opt, seq_opt, tol_opt, pad_opt]() {
     CompileOptions opts;
-    auto positive = [](const char* flag, int64_t v) {
-      if (v <= 0) fail(flag, " must be a positive integer, got ", v);
-    };
-    if (batch_opt->count()) positive("--batch", args->batch);
+    if (batch_opt->count()) require_positive("--batch", args->batch);
     if (seq_opt->count()) {
-      std::stringstream ss(args->seq);
-      for (std::string item; std::getline(ss, item, ',');) {
-        int64_t v = 0;
-        try {
-          size_t used = 0;
-          v = std::stoll(item, &used);
-          if (used != item.size()) throw std::invalid_argument("trailing");
-        } catch (const std::exception&) {
-          fail("--seq '", args->seq, "': '", item, "' is not an integer");
-        }
-        positive("--seq", v);
-        opts.seq_buckets.push_back(v);
-      }
+      opts.seq_buckets = parse_int_list<int64_t>("--seq", args->seq);
+      for (int64_t v : opts.seq_buckets) require_positive("--seq", v);
       if (opts.seq_buckets.size() == 1) opts.seq = opts.seq_buckets[0], opts.seq_buckets.clear();
     }
     if (pad_opt->count() && args->pad_id < 0) fail("--pad-id must be >= 0, got ", args->pad_id);
@@ -85,17 +70,10 @@ Command add_compile(CLI::App& app) {
     opts.vocab_file = args->vocab;
     opts.tokenizer_file = args->tokenizer;
     opts.lowercase = !args->cased;
-    if (!args->labels.empty()) {
-      std::stringstream ls(args->labels);
-      for (std::string l; std::getline(ls, l, ',');) {
-        if (l.empty()) fail("--labels '", args->labels, "' has an empty name");
-        opts.labels.push_back(l);
-      }
-    }
+    opts.labels = parse_name_list("--labels", args->labels);
     for (const std::string& r : args->roles) {
-      const size_t eq = r.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) fail("--input-role '", r, "' must be NAME=ROLE");
-      opts.input_roles[r.substr(0, eq)] = r.substr(eq + 1);
+      const NameValue role = parse_name_value("--input-role", r, "NAME=ROLE");
+      opts.input_roles[role.name] = role.value;
     }
     opts.batch = args->batch;
     opts.fuse = !args->no_fuse;
@@ -110,25 +88,14 @@ Command add_compile(CLI::App& app) {
     if (!args->calibrate.empty() && args->quantize != "int8" && !opts.verify)
       fail("--calibrate is used by --quantize int8 (static scales) and --verify; give one of them");
     for (const std::string& d : args->dims) {
-      size_t eq = d.find('=');
-      if (eq == std::string::npos || eq == 0) fail("--dim '", d, "' must be NAME=VALUE");
-      int64_t v = 0;
-      try {
-        size_t used = 0;
-        v = std::stoll(d.substr(eq + 1), &used);
-        if (used != d.size() - eq - 1) throw std::invalid_argument("trailing");
-      } catch (const std::exception&) {
-        fail("--dim '", d, "': '", d.substr(eq + 1), "' is not an integer");
-      }
-      positive(("--dim " + d.substr(0, eq)).c_str(), v);
-      opts.dims[d.substr(0, eq)] = v;
+      const NameInt dim = parse_name_int("--dim", d);
+      require_positive("--dim " + dim.name, dim.value);
+      opts.dims[dim.name] = dim.value;
     }
     for (const std::string& c : args->constant_inputs) {
-      const size_t eq = c.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == c.size()) fail("--constant-input '", c, "' must be NAME=FILE.npy");
-      const std::string name = c.substr(0, eq);
-      if (opts.constant_inputs.count(name)) fail("--constant-input ", name, " is given twice");
-      opts.constant_inputs[name] = read_npy(c.substr(eq + 1));
+      const NameValue in = parse_name_value("--constant-input", c, "NAME=FILE.npy");
+      if (opts.constant_inputs.count(in.name)) fail("--constant-input ", in.name, " is given twice");
+      opts.constant_inputs[in.name] = read_npy(in.value);
     }
     std::string out = args->output;
     if (out.empty()) {

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/text_model.h"
 #include "kiln/error.h"
+#include "kiln/stats.h"
 #include "util/file.h"
 
 namespace kiln::cli {

@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/npy.h"
 #include "cli/sample_inputs.h"
 #include "cli/text_model.h"
 #include "kiln/error.h"
 #include "kiln/engine.h"
+#include "kiln/npy.h"
 #include "kiln/session.h"
 
 namespace kiln::cli {

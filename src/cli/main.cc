@@ -1,32 +1,16 @@
 // The `kiln` binary: subcommand dispatch and the CLI's one error boundary.
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <map>
-
-#include <dnnl.h>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
-#include "kernels/isa.h"
 #include "kiln/error.h"
 #include "kiln/version.h"
 
 namespace kiln::cli {
-
-CLI::Option* add_repeated_option(CLI::App* cmd, const std::string& flags, std::vector<std::string>& values,
-                                 const std::string& help) {
-  return cmd->add_option(flags, values, help)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-}
-
-void add_threads_option(CLI::App* cmd, int& threads) {
-  cmd->add_option("--threads", threads, "Intra-op threads (default: one per available CPU)");
-}
-
-void check_threads(int threads) {
-  if (threads < 0) fail("--threads must be >= 0, got ", threads);
-}
 
 std::string human_bytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB"};
@@ -38,25 +22,6 @@ std::string human_bytes(double b) {
   char buf[32];
   std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
   return buf;
-}
-
-double percentile(std::vector<double> samples, double q) {
-  if (samples.empty()) return 0;
-  std::sort(samples.begin(), samples.end());
-  const size_t idx = static_cast<size_t>(std::ceil(q * static_cast<double>(samples.size())));
-  return samples[std::min(samples.size() - 1, idx == 0 ? 0 : idx - 1)];
-}
-
-std::vector<CoreGroup> threads_core_groups(int threads) {
-  if (threads <= 0) return {};
-  const std::vector<int>& cpus = allowed_cpus();
-  return {CoreGroup(cpus.begin(), cpus.begin() + std::min<size_t>(threads, cpus.size()))};
-}
-
-std::string version_line() {
-  const dnnl_version_t* v = dnnl_version();
-  return str("kiln ", version(), " (artifact format ", kArtifactFormatVersion, ", oneDNN ", v->major, ".", v->minor,
-             ".", v->patch, ", CPU tier ", kernels::isa_name(kernels::detected_isa()), ")");
 }
 
 }  // namespace kiln::cli
@@ -78,23 +43,35 @@ int main(int argc, char** argv) {
   CLI::App app{"kiln: ahead-of-time compiler and runtime for transformer inference on CPUs.\n"
                "Typical use: analyze -> compile -> inspect -> run.",
                "kiln"};
-  app.set_version_flag("--version", version_line());
+  app.set_version_flag("--version", kiln::version_line());
   app.require_subcommand(1);
   std::map<CLI::App*, Command> commands;
+  std::vector<std::string> names;  // in registration order, for the error below
+  auto add = [&](const char* name, Command (*adder)(CLI::App&)) {
+    Command c = adder(app);
+    commands[app.get_subcommand(name)] = std::move(c);
+    names.push_back(name);
+  };
+  add("analyze", add_analyze);
+  add("compile", add_compile);
+  add("inspect", add_inspect);
+  add("run", add_run);
+  add("bench", add_bench);
+  add("profile", add_profile);
+  add("ls", add_ls);
+  add("tokenize", add_tokenize);
+  add("eval", add_eval);
+  // CLI11 calls a missing command "A subcommand is required" and a misspelt one an unexpected argument: name
+  // the commands instead. The app's own flags (--help, --version) take no values, so the first word that is
+  // not a flag is the command.
+  std::string listed;
+  for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + n;
+  const char* const* command = std::find_if(argv + 1, argv + argc, [](const char* a) { return a[0] != '-'; });
+  if (command != argv + argc && std::find(names.begin(), names.end(), *command) == names.end()) {
+    print_error(std::string("unknown command '") + *command + "' (commands: " + listed + ")");
+    return 2;
+  }
   try {
-    auto add = [&](const char* name, Command (*adder)(CLI::App&)) {
-      Command c = adder(app);
-      commands[app.get_subcommand(name)] = std::move(c);
-    };
-    add("analyze", add_analyze);
-    add("compile", add_compile);
-    add("inspect", add_inspect);
-    add("run", add_run);
-    add("bench", add_bench);
-    add("profile", add_profile);
-    add("ls", add_ls);
-    add("tokenize", add_tokenize);
-    add("eval", add_eval);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
@@ -103,7 +80,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    print_error(std::string(e.what()) + " (see 'kiln --help')");
+    if (command == argv + argc) print_error("no command given (commands: " + listed + "; see 'kiln --help')");
+    else print_error(std::string(e.what()) + " (see 'kiln --help')");
     return 2;
   }
   try {

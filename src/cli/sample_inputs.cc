@@ -1,7 +1,8 @@
 #include "cli/sample_inputs.h"
 
-#include "cli/npy.h"
+#include "cli/args.h"
 #include "kiln/error.h"
+#include "kiln/npy.h"
 #include "runtime/sample_inputs.h"
 
 namespace kiln::cli {
@@ -9,9 +10,8 @@ namespace kiln::cli {
 std::vector<NamedTensor> read_input_specs(const std::vector<std::string>& specs) {
   std::vector<NamedTensor> inputs;
   for (const std::string& spec : specs) {
-    size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) fail("--input '", spec, "' must be NAME=FILE.npy");
-    inputs.push_back({spec.substr(0, eq), read_npy(spec.substr(eq + 1))});
+    const NameValue in = parse_name_value("--input", spec, "NAME=FILE.npy");
+    inputs.push_back({in.name, read_npy(in.value)});
   }
   return inputs;
 }

@@ -134,6 +134,12 @@ CoreGroups split_core_groups(int n) {
   return groups;
 }
 
+CoreGroups threads_core_groups(int threads) {
+  if (threads <= 0) return {};
+  const std::vector<int>& cpus = allowed_cpus();
+  return {CoreGroup(cpus.begin(), cpus.begin() + std::min<size_t>(threads, cpus.size()))};
+}
+
 std::string core_group_text(const CoreGroup& g) {
   std::string s;
   for (size_t i = 0; i < g.size();) {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/npy.h"
+#include "kiln/npy.h"
 #include "kiln/error.h"
 #include "kiln/session.h"
 

@@ -119,6 +119,9 @@ EXPECT = {
     "constant_input_wrong_rank": ["constant_inputs['input_ids']: the value has shape [111], but input 'input_ids' is i64[batch,sequence]"],
     "constant_input_malformed": ["--constant-input 'input_ids' must be name=file.npy"],
     "constant_input_npy_missing": ["no such file", "cannot open", "does not exist"],
+    # a missing or misspelt command: named, with the list of commands (exit status 2, a usage error)
+    "unknown_command":         ["unknown command 'foo' (commands: analyze, compile, inspect, run, bench, profile, ls, tokenize, eval)"],
+    "no_command":              ["no command given (commands: analyze, compile, inspect, run, bench, profile, ls, tokenize, eval; see 'kiln --help')"],
 }
 
 # Inputs that once crashed kiln, kept by tests/fuzz (the fuzz tests replay them too).
@@ -511,6 +514,9 @@ def main():
         ("constant_input_wrong_rank", compile_argv(model, ["--batch", B, "--seq", S, "--constant-input", "input_ids=" + npy["rank"]]), False, None),
         ("constant_input_malformed", compile_argv(model, ["--batch", B, "--seq", S, "--constant-input", "input_ids"]), False, None),
         ("constant_input_npy_missing", compile_argv(model, ["--batch", B, "--seq", S, "--constant-input", "input_ids=" + T("missing.npy")]), False, None),
+        ("unknown_command", [kiln, "foo"], False,
+         ("error+", lambda res, rc, out, err: rc == 2 or res.fail("exit code %s, expected 2" % rc))),
+        ("no_command", [kiln], False, ("error+", lambda res, rc, out, err: rc == 2 or res.fail("exit code %s, expected 2" % rc))),
     ]
     if args.only:
         unknown = set(args.only) - {c[0] for c in cases}

@@ -1,7 +1,7 @@
 // .npy I/O: round trips for every dtype and rank, byte-exact numpy compatibility, malformed files.
 #include <cstring>
 
-#include "cli/npy.h"
+#include "kiln/npy.h"
 #include "test_util.h"
 
 namespace kiln::test {

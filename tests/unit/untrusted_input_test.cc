@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "artifact/artifact.h"
-#include "cli/npy.h"
+#include "kiln/npy.h"
 #include "compiler/calibration.h"
 #include "frontend/onnx_import.h"
 #include "frontend/safetensors.h"

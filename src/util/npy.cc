@@ -1,6 +1,6 @@
 // Format: "\x93NUMPY", major, minor, header length (u16 for 1.0, u32 for 2.0/3.0), then a Python dict
 // literal {'descr': '<f4', 'fortran_order': False, 'shape': (3, 37), } padded to 64 bytes, then data.
-#include "cli/npy.h"
+#include "kiln/npy.h"
 
 #include <cctype>
 #include <cstring>
