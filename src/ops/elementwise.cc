@@ -66,8 +66,12 @@ void register_elementwise_schemas() {
     register_schema(binary(op, true));
   for (const char* op : {"Max", "Min", "Sum", "Mean"}) register_schema(variadic(op));
   for (const char* op : {"Sqrt", "Erf", "Tanh", "Exp", "Log", "Reciprocal", "Relu", "Sigmoid", "Floor",
-                         "Ceil", "Sin", "Cos", "Softplus", "Gelu"})
+                         "Ceil", "Sin", "Cos", "Softplus", "Gelu", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh",
+                         "Acosh", "Atanh", "Round", "Softsign", "LeakyRelu", "ThresholdedRelu", "Elu", "Celu",
+                         "HardSigmoid", "HardSwish", "Shrink"})
     register_schema(unary(op, true));
+  register_schema(unary("IsNaN", true, true));
+  register_schema(unary("IsInf", true, true));
   register_schema(unary("Neg", false));
   register_schema(unary("Abs", false));
   register_schema(unary("Sign", false));

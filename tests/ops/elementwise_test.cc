@@ -510,5 +510,65 @@ TEST(Arithmetic, EightBitIntegers) {
   EXPECT_TENSOR(eval1("Clip", {c, scalar<int8_t>(-5), scalar<int8_t>(5)}), DType::i8, {3}, {-5, 5, -5}, kTolExact);
 }
 
+// ---- more unary math and activations (ONNX backend tests test_tan*, test_elu*, ...) -----------------------
+
+TEST(Unary, TrigAndHyperbolic) {
+  // numpy: np.tan / np.arctan / np.sinh / np.cosh / np.arcsinh of x; np.arcsin / np.arccos / np.arctanh of y
+  Tensor x = tensor<double>({5}, {-2.5, -0.5, 0.25, 1.5, 3.0});
+  Tensor y = tensor<double>({4}, {-0.9, -0.2, 0.3, 0.75});
+  EXPECT_TENSOR(eval1("Tan", {x}), DType::f64, {5},
+                {0.7470222972386602, -0.5463024898437905, 0.25534192122103627, 14.10141994717172, -0.1425465430742778}, kTolF64);
+  EXPECT_TENSOR(eval1("Atan", {x}), DType::f64, {5},
+                {-1.1902899496825317, -0.4636476090008061, 0.24497866312686414, 0.982793723247329, 1.2490457723982544}, kTolF64);
+  EXPECT_TENSOR(eval1("Sinh", {x}), DType::f64, {5},
+                {-6.0502044810397875, -0.5210953054937474, 0.2526123168081683, 2.1292794550948173, 10.017874927409903}, kTolF64);
+  EXPECT_TENSOR(eval1("Cosh", {x}), DType::f64, {5},
+                {6.132289479663686, 1.1276259652063807, 1.031413099879573, 2.352409615243247, 10.067661995777764}, kTolF64);
+  EXPECT_TENSOR(eval1("Asinh", {x}), DType::f64, {5},
+                {-1.6472311463710958, -0.48121182505960347, 0.24746646154726346, 1.1947632172871092, 1.8184464592320668}, kTolF64);
+  EXPECT_TENSOR(eval1("Asin", {y}), DType::f64, {4},
+                {-1.1197695149986342, -0.2013579207903308, 0.30469265401539747, 0.8480620789814809}, kTolF64);
+  EXPECT_TENSOR(eval1("Acos", {y}), DType::f64, {4},
+                {2.6905658417935308, 1.7721542475852274, 1.266103672779499, 0.7227342478134157}, kTolF64);
+  EXPECT_TENSOR(eval1("Atanh", {y}), DType::f64, {4},
+                {-1.4722194895832204, -0.2027325540540822, 0.3095196042031117, 0.9729550745276566}, kTolF64);
+  EXPECT_TENSOR(eval1("Acosh", {tensor<float>({3}, {1, 1.5f, 4.25f})}), DType::f32, {3},
+                {0.0, 0.9624236501192069, 2.1259288074588905}, kTolF32);
+}
+
+TEST(Unary, RoundHalfToEvenSoftsignHardSwish) {
+  // numpy: np.round (halves to even)
+  EXPECT_TENSOR(eval1("Round", {tensor<float>({8}, {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 2.6f, -2.6f})}), DType::f32, {8},
+                {-2, -2, 0, 0, 2, 2, 3, -3}, kTolExact);
+  Tensor x = tensor<double>({5}, {-2.5, -0.5, 0.25, 1.5, 3.0});
+  EXPECT_TENSOR(eval1("Softsign", {x}), DType::f64, {5}, {-0.7142857142857143, -0.3333333333333333, 0.2, 0.6, 0.75}, kTolF64);
+  EXPECT_TENSOR(eval1("HardSwish", {x}), DType::f64, {5},
+                {-0.2083333333333333, -0.20833333333333334, 0.13541666666666666, 1.125, 3.0}, kTolF64);
+}
+
+TEST(Unary, ActivationsWithAttributes) {
+  // numpy: np.where / np.maximum / np.minimum forms of the ONNX definitions
+  Tensor x = tensor<double>({5}, {-2.5, -0.5, 0.25, 1.5, 3.0});
+  EXPECT_TENSOR(eval1("LeakyRelu", {x}, Attr().f("alpha", 0.1)), DType::f64, {5}, {-0.25, -0.05, 0.25, 1.5, 3.0}, kTolF64);
+  EXPECT_TENSOR(eval1("LeakyRelu", {x}), DType::f64, {5}, {-0.025, -0.005, 0.25, 1.5, 3.0}, kTolF64);  // alpha 0.01
+  EXPECT_TENSOR(eval1("ThresholdedRelu", {x}), DType::f64, {5}, {0, 0, 0, 1.5, 3.0}, kTolF64);
+  EXPECT_TENSOR(eval1("Elu", {x}, Attr().f("alpha", 2.0)), DType::f64, {5},
+                {-1.8358300027522023, -0.7869386805747332, 0.25, 1.5, 3.0}, kTolF64);
+  EXPECT_TENSOR(eval1("Celu", {x}, Attr().f("alpha", 2.0)), DType::f64, {5},
+                {-1.4269904062796197, -0.44239843385719024, 0.25, 1.5, 3.0}, kTolF64);
+  EXPECT_TENSOR(eval1("HardSigmoid", {x}), DType::f64, {5}, {0.0, 0.4, 0.55, 0.8, 1.0}, kTolF64);
+  EXPECT_TENSOR(eval1("Shrink", {x}, Attr().f("lambd", 1.0).f("bias", 0.5)), DType::f64, {5}, {-2.0, 0, 0, 1.0, 2.5},
+                kTolF64);
+}
+
+TEST(Unary, IsNaNIsInf) {
+  Tensor x = tensor<float>({5}, {1, static_cast<float>(kNaN), static_cast<float>(kInf), static_cast<float>(-kInf), -3});
+  EXPECT_TENSOR(eval1("IsNaN", {x}), DType::boolean, {5}, {0, 1, 0, 0, 0}, kTolExact);
+  EXPECT_TENSOR(eval1("IsInf", {x}), DType::boolean, {5}, {0, 0, 1, 1, 0}, kTolExact);
+  EXPECT_TENSOR(eval1("IsInf", {x}, Attr().i("detect_negative", 0)), DType::boolean, {5}, {0, 0, 1, 0, 0}, kTolExact);
+  EXPECT_TENSOR(eval1("IsInf", {x}, Attr().i("detect_positive", 0)), DType::boolean, {5}, {0, 0, 0, 1, 0}, kTolExact);
+  EXPECT_KILN_ERROR(infer_output("IsNaN", {value_of(DType::i64, {2})}), {"expects a float input"});
+}
+
 }  // namespace
 }  // namespace kiln::test

@@ -1,4 +1,5 @@
 // Reference kernels for elementwise ops. Plain loops, one functor per op; the oracle for faster tiers.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -217,7 +218,52 @@ KILN_UNARY(softplus_ref, x > T(20) ? x : std::log1p(std::exp(x)))
 KILN_UNARY(neg_ref, -x)
 KILN_UNARY(abs_ref, x < T(0) ? -x : x)
 KILN_UNARY(sign_ref, x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0)))
+KILN_UNARY(tan_ref, std::tan(x))
+KILN_UNARY(asin_ref, std::asin(x))
+KILN_UNARY(acos_ref, std::acos(x))
+KILN_UNARY(atan_ref, std::atan(x))
+KILN_UNARY(sinh_ref, std::sinh(x))
+KILN_UNARY(cosh_ref, std::cosh(x))
+KILN_UNARY(asinh_ref, std::asinh(x))
+KILN_UNARY(acosh_ref, std::acosh(x))
+KILN_UNARY(atanh_ref, std::atanh(x))
+KILN_UNARY(round_ref, std::nearbyint(x))  // halves to even under the default rounding mode, as ONNX specifies
+KILN_UNARY(softsign_ref, x / (T(1) + (x < T(0) ? -x : x)))
+KILN_UNARY(hard_swish_ref, x * std::max(T(0), std::min(T(1), x / T(6) + T(0.5))))
 #undef KILN_UNARY
+
+// Activations with attributes (ONNX defaults).
+template <typename T> void leaky_relu_ref(const KernelContext& c) {
+  const T alpha = static_cast<T>(c.attrs.get_float("alpha", 0.01));
+  unary_loop<T, T>(c, [alpha](T x) { return x < T(0) ? alpha * x : x; });
+}
+template <typename T> void thresholded_relu_ref(const KernelContext& c) {
+  const T alpha = static_cast<T>(c.attrs.get_float("alpha", 1.0));
+  unary_loop<T, T>(c, [alpha](T x) { return x > alpha ? x : T(0); });
+}
+template <typename T> void elu_ref(const KernelContext& c) {
+  const T alpha = static_cast<T>(c.attrs.get_float("alpha", 1.0));
+  unary_loop<T, T>(c, [alpha](T x) { return x < T(0) ? alpha * std::expm1(x) : x; });
+}
+template <typename T> void celu_ref(const KernelContext& c) {
+  const T alpha = static_cast<T>(c.attrs.get_float("alpha", 1.0));
+  unary_loop<T, T>(c, [alpha](T x) { return std::max(T(0), x) + std::min(T(0), alpha * std::expm1(x / alpha)); });
+}
+template <typename T> void hard_sigmoid_ref(const KernelContext& c) {
+  const T alpha = static_cast<T>(c.attrs.get_float("alpha", 0.2)), beta = static_cast<T>(c.attrs.get_float("beta", 0.5));
+  unary_loop<T, T>(c, [=](T x) { return std::max(T(0), std::min(T(1), alpha * x + beta)); });
+}
+template <typename T> void shrink_ref(const KernelContext& c) {
+  const T lambd = static_cast<T>(c.attrs.get_float("lambd", 0.5)), bias = static_cast<T>(c.attrs.get_float("bias", 0.0));
+  unary_loop<T, T>(c, [=](T x) { return x < -lambd ? x + bias : x > lambd ? x - bias : T(0); });
+}
+template <typename T> void is_nan_ref(const KernelContext& c) {
+  unary_loop<T, bool>(c, [](T x) { return std::isnan(x); });
+}
+template <typename T> void is_inf_ref(const KernelContext& c) {
+  const bool pos = c.attrs.get_int("detect_positive", 1) != 0, neg = c.attrs.get_int("detect_negative", 1) != 0;
+  unary_loop<T, bool>(c, [=](T x) { return std::isinf(x) && ((x > 0 && pos) || (x < 0 && neg)); });
+}
 
 void not_ref(const KernelContext& c) { unary_loop<bool, bool>(c, [](bool x) { return !x; }); }
 
@@ -358,6 +404,26 @@ void register_elementwise_ref_kernels() {
   KILN_REG_FLOAT("Cos", cos_ref)
   KILN_REG_FLOAT("Softplus", softplus_ref)
   KILN_REG_FLOAT("Gelu", gelu_ref)
+  KILN_REG_FLOAT("Tan", tan_ref)
+  KILN_REG_FLOAT("Asin", asin_ref)
+  KILN_REG_FLOAT("Acos", acos_ref)
+  KILN_REG_FLOAT("Atan", atan_ref)
+  KILN_REG_FLOAT("Sinh", sinh_ref)
+  KILN_REG_FLOAT("Cosh", cosh_ref)
+  KILN_REG_FLOAT("Asinh", asinh_ref)
+  KILN_REG_FLOAT("Acosh", acosh_ref)
+  KILN_REG_FLOAT("Atanh", atanh_ref)
+  KILN_REG_FLOAT("Round", round_ref)
+  KILN_REG_FLOAT("Softsign", softsign_ref)
+  KILN_REG_FLOAT("HardSwish", hard_swish_ref)
+  KILN_REG_FLOAT("LeakyRelu", leaky_relu_ref)
+  KILN_REG_FLOAT("ThresholdedRelu", thresholded_relu_ref)
+  KILN_REG_FLOAT("Elu", elu_ref)
+  KILN_REG_FLOAT("Celu", celu_ref)
+  KILN_REG_FLOAT("HardSigmoid", hard_sigmoid_ref)
+  KILN_REG_FLOAT("Shrink", shrink_ref)
+  KILN_REG_FLOAT("IsNaN", is_nan_ref)
+  KILN_REG_FLOAT("IsInf", is_inf_ref)
   KILN_REG_NUM("Neg", neg_ref)
   KILN_REG_NUM("Abs", abs_ref)
   KILN_REG_NUM("Sign", sign_ref)
