@@ -59,6 +59,148 @@ std::string specs_text(const std::vector<TensorSpec>& specs) {
   return s;
 }
 
+struct BenchArgs {
+  std::vector<std::string> artifacts;
+  std::string json;
+  std::vector<std::string> inputs;
+  double seconds = 10;
+  int warmup = 3, threads = 0, rounds = 0;
+  // Sweep (bench_sweep.h)
+  std::string batch, instances, pipeline, concurrency, csv, plot;
+  int64_t max_delay_us = 0;
+  double cost_per_hour = kDefaultCostPerHour, latency_budget_ms = 0;
+};
+
+// Any sweep flag: every combination on the serving engine (bench_sweep.h).
+int run_sweep(const BenchArgs& args) {
+  auto list = [](const char* flag, const std::string& text, int dflt) {
+    return text.empty() ? std::vector<int>{dflt} : parse_int_list<int>(flag, text);
+  };
+  SweepSpec spec;
+  spec.artifacts = args.artifacts;
+  spec.instances = list("--instances", args.instances, 1);
+  spec.pipeline = list("--pipeline", args.pipeline, 1);
+  spec.concurrency = list("--concurrency", args.concurrency, 1);
+  spec.max_delay_us = args.max_delay_us;
+  spec.seconds = args.seconds;
+  spec.cost_per_hour = args.cost_per_hour;
+  spec.latency_budget_ms = args.latency_budget_ms;
+  spec.json = args.json;
+  spec.csv = args.csv;
+  spec.plot = args.plot;
+  const int64_t compiled = artifact::MappedArtifact(args.artifacts[0]).meta().at("options").value("batch", int64_t{1});
+  spec.batch = list("--batch", args.batch, static_cast<int>(compiled));
+  if (!(args.seconds > 0) || args.seconds > 86400) fail("--seconds must be in (0, 86400], got ", args.seconds);
+  return run_bench_sweep(spec);
+}
+
+// One artifact, or several side by side with their accuracy against the baseline.
+int run_benches(const BenchArgs& args) {
+  if (!(args.seconds > 0) || args.seconds > 86400) fail("--seconds must be in (0, 86400], got ", args.seconds);
+  if (args.warmup < 0) fail("--warmup must be >= 0, got ", args.warmup);
+  if (args.rounds < 0) fail("--rounds must be >= 0, got ", args.rounds);
+  check_threads(args.threads);
+  SessionOptions options;
+  options.threads = args.threads;
+  std::vector<Bench> benches;
+  for (const std::string& path : args.artifacts) {
+    Bench b;
+    b.path = path;
+    b.session = std::make_unique<Session>(path, options);
+    b.meta = nlohmann::json::parse(b.session->metadata_json());
+    if (!benches.empty() && specs_text(b.session->inputs()) != specs_text(benches[0].session->inputs()))
+      fail("'", path, "' takes inputs (", specs_text(b.session->inputs()), ") that differ from '", benches[0].path, "' (",
+           specs_text(benches[0].session->inputs()), "): compare artifacts of one model compiled for the same shapes");
+    benches.push_back(std::move(b));
+  }
+  Session& first = *benches[0].session;
+  std::vector<NamedTensor> inputs = load_or_make_inputs(first, args.inputs);
+  const int64_t batch = benches[0].meta.at("options").value("batch", int64_t{0});
+  const int64_t seq = benches[0].meta.at("options").value("seq", int64_t{0});
+  const int64_t seqs_per_call = batch > 0 ? batch : 1;
+  const int rounds = args.rounds > 0 ? args.rounds : (benches.size() > 1 ? 3 : 1);
+  for (Bench& b : benches)
+    for (int i = 0; i < args.warmup; ++i) b.session->run(inputs, b.outputs);
+  for (int r = 0; r < rounds; ++r)
+    for (Bench& b : benches) measure(b, inputs, args.seconds / rounds);
+
+  // Accuracy against the baseline, on the measured inputs plus three more generated batches.
+  size_t base = 0;
+  for (size_t i = benches.size(); i-- > 0;)
+    if (benches[i].meta.at("options").value("precision", "fp32") == "fp32") base = i;
+  std::vector<std::vector<NamedTensor>> check = {inputs};
+  if (args.inputs.empty())
+    for (uint64_t seed = 2; seed <= 4; ++seed) check.push_back(make_sample_inputs(first, seed * 0x9E3779B97F4A7C15ull));
+
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  const double peak_rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  nlohmann::json runs = nlohmann::json::array();
+  for (size_t i = 0; i < benches.size(); ++i) {
+    Bench& b = benches[i];
+    std::vector<double> sorted = b.lat;
+    std::sort(sorted.begin(), sorted.end());
+    double sum = 0;
+    for (double v : b.lat) sum += v;
+    nlohmann::json j = {
+        {"artifact", b.path},
+        {"batch", batch},
+        {"seq", seq},
+        {"threads", b.session->threads()},
+        {"precision", b.meta.at("options").value("precision", "fp32")},
+        {"seconds", b.seconds},
+        {"iterations", b.lat.size()},
+        {"warmup", args.warmup},
+        {"throughput", static_cast<double>(b.lat.size() * seqs_per_call) / b.seconds},
+        {"latency_ms",
+         {{"p50", percentile(sorted, 0.50)}, {"p90", percentile(sorted, 0.90)}, {"p99", percentile(sorted, 0.99)},
+          {"max", sorted.back()}, {"min", sorted.front()}, {"mean", sum / static_cast<double>(b.lat.size())}}},
+        {"peak_rss_mb", peak_rss_mb},
+        {"options", b.meta.at("options")},
+        {"kiln_version", version()},
+        {"cpu_tier", kernels::isa_name(kernels::active_isa())},
+    };
+    if (benches.size() > 1) {
+      const CompileReport::Verification v = compiler::compare_sessions(*b.session, *benches[base].session, check);
+      j["vs_baseline"] = {{"baseline", benches[base].path}, {"max_abs_error", v.max_abs_error}, {"max_rel_error", v.max_rel_error},
+                          {"cosine", v.min_cosine}, {"argmax_agreement", v.argmax_agreement}, {"samples", v.samples}};
+    }
+    runs.push_back(j);
+  }
+  if (benches.size() == 1) {
+    const nlohmann::json& j = runs[0];
+    const auto& l = j["latency_ms"];
+    std::printf("%s: batch %lld, seq %lld, %s, %d thread%s\n", benches[0].path.c_str(), static_cast<long long>(batch),
+                static_cast<long long>(seq), j["precision"].get<std::string>().c_str(), first.threads(),
+                first.threads() == 1 ? "" : "s");
+    std::printf("  %zu calls in %.2f s after %d warm-up calls\n", benches[0].lat.size(), benches[0].seconds, args.warmup);
+    std::printf("  throughput  %.2f sequences/s\n", j["throughput"].get<double>());
+    std::printf("  latency ms  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (per call of batch %lld)\n", l["p50"].get<double>(),
+                l["p90"].get<double>(), l["p99"].get<double>(), l["max"].get<double>(), static_cast<long long>(seqs_per_call));
+    std::printf("  peak RSS    %.0f MiB\n", peak_rss_mb);
+    if (!args.json.empty()) write_file_atomic(args.json, j.dump(2) + "\n", "JSON file");
+    return 0;
+  }
+  std::printf("batch %lld, seq %lld, %d thread%s, %d interleaved round%s of %.1f s per artifact; accuracy vs %s on %zu samples\n\n",
+              static_cast<long long>(batch), static_cast<long long>(seq), first.threads(), first.threads() == 1 ? "" : "s", rounds,
+              rounds == 1 ? "" : "s", args.seconds / rounds, benches[base].path.c_str(),
+              static_cast<size_t>(runs[0]["vs_baseline"]["samples"].get<size_t>()));
+  std::printf("| artifact | mode | seq/s | speed-up | p50 ms | p99 ms | max abs error | argmax agreement |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  const double base_tp = runs[base]["throughput"].get<double>();
+  for (const nlohmann::json& j : runs) {
+    const auto& v = j["vs_baseline"];
+    std::printf("| %s | %s | %.2f | %.2fx | %.2f | %.2f | %.3g | %.2f%% |\n", base_name(j["artifact"].get<std::string>()).c_str(),
+                j["precision"].get<std::string>().c_str(), j["throughput"].get<double>(), j["throughput"].get<double>() / base_tp,
+                j["latency_ms"]["p50"].get<double>(), j["latency_ms"]["p99"].get<double>(), v["max_abs_error"].get<double>(),
+                100 * v["argmax_agreement"].get<double>());
+  }
+  if (!args.json.empty())
+    write_file_atomic(args.json, nlohmann::json({{"runs", runs}, {"baseline", benches[base].path}, {"rounds", rounds}}).dump(2) + "\n",
+                      "JSON file");
+  return 0;
+}
+
 }  // namespace
 
 Command add_bench(CLI::App& app) {
@@ -67,18 +209,7 @@ Command add_bench(CLI::App& app) {
       "With several artifacts (the same model compiled in several precisions), every one runs on the same\n"
       "inputs in interleaved rounds, and one table shows speed next to accuracy: max abs error and argmax\n"
       "agreement against the baseline (the first fp32 artifact, else the first).");
-  struct Args {
-    std::vector<std::string> artifacts;
-    std::string json;
-    std::vector<std::string> inputs;
-    double seconds = 10;
-    int warmup = 3, threads = 0, rounds = 0;
-    // Sweep (bench_sweep.h)
-    std::string batch, instances, pipeline, concurrency, csv, plot;
-    int64_t max_delay_us = 0;
-    double cost_per_hour = kDefaultCostPerHour, latency_budget_ms = 0;
-  };
-  auto args = std::make_shared<Args>();
+  auto args = std::make_shared<BenchArgs>();
   cmd->add_option("artifacts", args->artifacts, "Compiled .kiln file(s)")->required();
   cmd->add_option("--seconds", args->seconds, "How long to measure each artifact, after warm-up (default 10)");
   cmd->add_option("--warmup", args->warmup, "Untimed runs first (default 3)");
@@ -99,132 +230,9 @@ Command add_bench(CLI::App& app) {
       cmd->add_option("--plot", args->plot, "Sweep: also write throughput against p99 latency as a PNG"),
   };
   return [args, sweep]() {
-    bool sweeping = false;
-    for (CLI::Option* o : sweep) sweeping = sweeping || o->count() > 0;
-    if (sweeping) {
-      auto list = [](const char* flag, const std::string& text, int dflt) {
-        return text.empty() ? std::vector<int>{dflt} : parse_int_list<int>(flag, text);
-      };
-      SweepSpec spec;
-      spec.artifacts = args->artifacts;
-      spec.instances = list("--instances", args->instances, 1);
-      spec.pipeline = list("--pipeline", args->pipeline, 1);
-      spec.concurrency = list("--concurrency", args->concurrency, 1);
-      spec.max_delay_us = args->max_delay_us;
-      spec.seconds = args->seconds;
-      spec.cost_per_hour = args->cost_per_hour;
-      spec.latency_budget_ms = args->latency_budget_ms;
-      spec.json = args->json;
-      spec.csv = args->csv;
-      spec.plot = args->plot;
-      const int64_t compiled = artifact::MappedArtifact(args->artifacts[0]).meta().at("options").value("batch", int64_t{1});
-      spec.batch = list("--batch", args->batch, static_cast<int>(compiled));
-      if (!(args->seconds > 0) || args->seconds > 86400) fail("--seconds must be in (0, 86400], got ", args->seconds);
-      return run_bench_sweep(spec);
-    }
-    if (!(args->seconds > 0) || args->seconds > 86400) fail("--seconds must be in (0, 86400], got ", args->seconds);
-    if (args->warmup < 0) fail("--warmup must be >= 0, got ", args->warmup);
-    if (args->rounds < 0) fail("--rounds must be >= 0, got ", args->rounds);
-    check_threads(args->threads);
-    SessionOptions options;
-    options.threads = args->threads;
-    std::vector<Bench> benches;
-    for (const std::string& path : args->artifacts) {
-      Bench b;
-      b.path = path;
-      b.session = std::make_unique<Session>(path, options);
-      b.meta = nlohmann::json::parse(b.session->metadata_json());
-      if (!benches.empty() && specs_text(b.session->inputs()) != specs_text(benches[0].session->inputs()))
-        fail("'", path, "' takes inputs (", specs_text(b.session->inputs()), ") that differ from '", benches[0].path, "' (",
-             specs_text(benches[0].session->inputs()), "): compare artifacts of one model compiled for the same shapes");
-      benches.push_back(std::move(b));
-    }
-    Session& first = *benches[0].session;
-    std::vector<NamedTensor> inputs = load_or_make_inputs(first, args->inputs);
-    const int64_t batch = benches[0].meta.at("options").value("batch", int64_t{0});
-    const int64_t seq = benches[0].meta.at("options").value("seq", int64_t{0});
-    const int64_t seqs_per_call = batch > 0 ? batch : 1;
-    const int rounds = args->rounds > 0 ? args->rounds : (benches.size() > 1 ? 3 : 1);
-    for (Bench& b : benches)
-      for (int i = 0; i < args->warmup; ++i) b.session->run(inputs, b.outputs);
-    for (int r = 0; r < rounds; ++r)
-      for (Bench& b : benches) measure(b, inputs, args->seconds / rounds);
-
-    // Accuracy against the baseline, on the measured inputs plus three more generated batches.
-    size_t base = 0;
-    for (size_t i = benches.size(); i-- > 0;)
-      if (benches[i].meta.at("options").value("precision", "fp32") == "fp32") base = i;
-    std::vector<std::vector<NamedTensor>> check = {inputs};
-    if (args->inputs.empty())
-      for (uint64_t seed = 2; seed <= 4; ++seed) check.push_back(make_sample_inputs(first, seed * 0x9E3779B97F4A7C15ull));
-
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    const double peak_rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
-    nlohmann::json runs = nlohmann::json::array();
-    for (size_t i = 0; i < benches.size(); ++i) {
-      Bench& b = benches[i];
-      std::vector<double> sorted = b.lat;
-      std::sort(sorted.begin(), sorted.end());
-      double sum = 0;
-      for (double v : b.lat) sum += v;
-      nlohmann::json j = {
-          {"artifact", b.path},
-          {"batch", batch},
-          {"seq", seq},
-          {"threads", b.session->threads()},
-          {"precision", b.meta.at("options").value("precision", "fp32")},
-          {"seconds", b.seconds},
-          {"iterations", b.lat.size()},
-          {"warmup", args->warmup},
-          {"throughput", static_cast<double>(b.lat.size() * seqs_per_call) / b.seconds},
-          {"latency_ms",
-           {{"p50", percentile(sorted, 0.50)}, {"p90", percentile(sorted, 0.90)}, {"p99", percentile(sorted, 0.99)},
-            {"max", sorted.back()}, {"min", sorted.front()}, {"mean", sum / static_cast<double>(b.lat.size())}}},
-          {"peak_rss_mb", peak_rss_mb},
-          {"options", b.meta.at("options")},
-          {"kiln_version", version()},
-          {"cpu_tier", kernels::isa_name(kernels::active_isa())},
-      };
-      if (benches.size() > 1) {
-        const CompileReport::Verification v = compiler::compare_sessions(*b.session, *benches[base].session, check);
-        j["vs_baseline"] = {{"baseline", benches[base].path}, {"max_abs_error", v.max_abs_error}, {"max_rel_error", v.max_rel_error},
-                            {"cosine", v.min_cosine}, {"argmax_agreement", v.argmax_agreement}, {"samples", v.samples}};
-      }
-      runs.push_back(j);
-    }
-    if (benches.size() == 1) {
-      const nlohmann::json& j = runs[0];
-      const auto& l = j["latency_ms"];
-      std::printf("%s: batch %lld, seq %lld, %s, %d thread%s\n", benches[0].path.c_str(), static_cast<long long>(batch),
-                  static_cast<long long>(seq), j["precision"].get<std::string>().c_str(), first.threads(),
-                  first.threads() == 1 ? "" : "s");
-      std::printf("  %zu calls in %.2f s after %d warm-up calls\n", benches[0].lat.size(), benches[0].seconds, args->warmup);
-      std::printf("  throughput  %.2f sequences/s\n", j["throughput"].get<double>());
-      std::printf("  latency ms  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (per call of batch %lld)\n", l["p50"].get<double>(),
-                  l["p90"].get<double>(), l["p99"].get<double>(), l["max"].get<double>(), static_cast<long long>(seqs_per_call));
-      std::printf("  peak RSS    %.0f MiB\n", peak_rss_mb);
-      if (!args->json.empty()) write_file_atomic(args->json, j.dump(2) + "\n", "JSON file");
-      return 0;
-    }
-    std::printf("batch %lld, seq %lld, %d thread%s, %d interleaved round%s of %.1f s per artifact; accuracy vs %s on %zu samples\n\n",
-                static_cast<long long>(batch), static_cast<long long>(seq), first.threads(), first.threads() == 1 ? "" : "s", rounds,
-                rounds == 1 ? "" : "s", args->seconds / rounds, benches[base].path.c_str(),
-                static_cast<size_t>(runs[0]["vs_baseline"]["samples"].get<size_t>()));
-    std::printf("| artifact | mode | seq/s | speed-up | p50 ms | p99 ms | max abs error | argmax agreement |\n");
-    std::printf("|---|---|---|---|---|---|---|---|\n");
-    const double base_tp = runs[base]["throughput"].get<double>();
-    for (const nlohmann::json& j : runs) {
-      const auto& v = j["vs_baseline"];
-      std::printf("| %s | %s | %.2f | %.2fx | %.2f | %.2f | %.3g | %.2f%% |\n", base_name(j["artifact"].get<std::string>()).c_str(),
-                  j["precision"].get<std::string>().c_str(), j["throughput"].get<double>(), j["throughput"].get<double>() / base_tp,
-                  j["latency_ms"]["p50"].get<double>(), j["latency_ms"]["p99"].get<double>(), v["max_abs_error"].get<double>(),
-                  100 * v["argmax_agreement"].get<double>());
-    }
-    if (!args->json.empty())
-      write_file_atomic(args->json, nlohmann::json({{"runs", runs}, {"baseline", benches[base].path}, {"rounds", rounds}}).dump(2) + "\n",
-                        "JSON file");
-    return 0;
+    for (CLI::Option* o : sweep)
+      if (o->count()) return run_sweep(*args);
+    return run_benches(*args);
   };
 }
 
