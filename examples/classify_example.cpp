@@ -1,8 +1,8 @@
 // Classify sentences through Kiln's public API alone: open a compiled model once, run texts through an
 // Engine, print labels with scores.
 //
-//   kiln compile models/sst2_tiny/model.onnx -o sst2.kiln --batch 8 --seq 64 \
-//       --vocab data/bert-base-uncased-vocab.txt --labels negative,positive
+//   kiln compile models/sst2_tiny/model.onnx -o sst2.kiln --batch 8 --seq 64
+//       --vocab data/bert-base-uncased-vocab.txt --labels negative,positive      (one command)
 //   build/classify_example sst2.kiln "a wonderful, moving film" "dull and far too long"
 #include <cstdio>
 #include <string>

@@ -15,7 +15,7 @@ Command add_compile(CLI::App& app) {
     int64_t batch = 0, pad_id = -1;
     std::string seq;
     std::vector<std::string> dims, roles, constant_inputs;
-    std::string vocab, tokenizer, labels;
+    std::string vocab, tokenizer, labels, task;
     bool cased = false;
     bool no_fuse = false;
     std::string auto_cast = "none", cast_type = "bf16", quantize = "none", calibrate;
@@ -37,6 +37,9 @@ Command add_compile(CLI::App& app) {
   cmd->add_option("--tokenizer", args->tokenizer, "Store the WordPiece tokenizer of this Hugging Face tokenizer.json");
   cmd->add_flag("--cased", args->cased, "With --vocab: keep case and accents (default: uncased)");
   cmd->add_option("--labels", args->labels, "Names of the output classes, comma-separated (e.g. negative,positive)");
+  cmd->add_option("--task", args->task,
+                  "What the model is for: classification, pair-classification, embedding, token-classification or other "
+                  "(default: from a Hugging Face folder's architecture; for ONNX, classification with --labels, else other)");
   CLI::Option* pad_opt = cmd->add_option("--pad-id", args->pad_id, "Token id the runtime pads shorter requests with (default 0, BERT's [PAD])");
   add_repeated_option(cmd, "--constant-input", args->constant_inputs,
                       "NAME=FILE.npy: bind this model input to the value in the file at compile time (it becomes a "
@@ -70,6 +73,7 @@ Command add_compile(CLI::App& app) {
     opts.vocab_file = args->vocab;
     opts.tokenizer_file = args->tokenizer;
     opts.lowercase = !args->cased;
+    opts.task = args->task;
     opts.labels = parse_name_list("--labels", args->labels);
     for (const std::string& r : args->roles) {
       const NameValue role = parse_name_value("--input-role", r, "NAME=ROLE");

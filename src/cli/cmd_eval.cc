@@ -123,7 +123,7 @@ Command add_eval(CLI::App& app) {
 
     EngineOptions options;
     options.core_groups = threads_core_groups(args->threads);
-    Engine engine(args->artifact, options);
+    Engine engine(tm.model, options);  // the model mapped once, for the tokenizer and the engine
     const int64_t batch = engine.compiled_batch();
     std::vector<int64_t> pred;
     std::vector<double> call_ms;

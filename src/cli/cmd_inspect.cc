@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "kernels/kernel.h"
 #include "kiln/error.h"
+#include "kiln/model.h"
 
 namespace kiln::cli {
 namespace {
@@ -30,7 +31,9 @@ Command add_inspect(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print the artifact's metadata as JSON");
   cmd->add_flag("--steps", args->steps, "List every step with its precision, kernel and shapes");
   return [args]() {
-    artifact::MappedArtifact art(args->artifact);
+    const std::shared_ptr<const Model> model = Model::open(args->artifact);
+    const ModelInfo& info = model->info();
+    const artifact::MappedArtifact& art = model->mapped();
     const nlohmann::json& m = art.meta();
     const planner::Plan& plan = art.plan();
     if (args->json) {
@@ -42,38 +45,38 @@ Command add_inspect(CLI::App& app) {
     std::printf("artifact:  %s (%s, format %u, built by %s, oneDNN %s)\n", args->artifact.c_str(),
                 human_bytes(static_cast<double>(art.file_size())).c_str(), art.format_version(),
                 art.compiler_version().c_str(), m.value("onednn_version", "?").c_str());
-    const auto& src = m.at("source");
+    // META fields are read with defaults: a hand-made artifact may leave out what only this page shows.
+    const nlohmann::json src = m.value("source", nlohmann::json::object());
     std::printf("source:    %s (%s, opset %lld, sha256 %s)\n", src.value("file", "?").c_str(),
                 src.value("producer", "?").c_str(), static_cast<long long>(src.value("opset", 0)),
                 src.value("sha256", "?").c_str());
-    const auto& o = m.at("options");
-    std::printf("options:   batch %lld, seq %lld, precision %s", static_cast<long long>(o.value("batch", 0)),
-                static_cast<long long>(o.value("seq", 0)), o.value("precision", "fp32").c_str());
-    for (const auto& [k, v] : o.at("dims").items()) std::printf(", %s=%lld", k.c_str(), static_cast<long long>(v.get<int64_t>()));
-    if (m.contains("seq_buckets") && m["seq_buckets"].size() > 1) std::printf(", sequence buckets %s", m["seq_buckets"].dump().c_str());
-    if (m.contains("pipeline") && m["pipeline"].value("stages", 1) > 1)
-      std::printf(", %d pipeline stages", m["pipeline"].value("stages", 1));
+    const nlohmann::json o = m.value("options", nlohmann::json::object());
+    std::printf("options:   batch %lld, seq %lld, precision %s, task %s", static_cast<long long>(info.batch),
+                static_cast<long long>(info.seq_buckets.front()), info.precision.c_str(), task_name(info.task));
+    const nlohmann::json dims = o.value("dims", nlohmann::json::object());
+    for (const auto& [k, v] : dims.items())
+      if (v.is_number_integer()) std::printf(", %s=%lld", k.c_str(), static_cast<long long>(v.get<int64_t>()));
+    if (info.seq_buckets.size() > 1) std::printf(", sequence buckets %s", nlohmann::json(info.seq_buckets).dump().c_str());
+    if (info.pipeline_stages > 1) std::printf(", %d pipeline stages", info.pipeline_stages);
     std::printf("\n");
-    auto print_specs = [](const char* title, const nlohmann::json& specs) {
+    auto print_specs = [](const char* title, const std::vector<TensorInfo>& specs) {
       std::printf("%s\n", title);
-      for (const auto& s : specs) {
-        std::string dims = "[";
-        for (size_t i = 0; i < s.at("dims").size(); ++i) dims += (i ? "," : "") + std::to_string(s.at("dims")[i].get<int64_t>());
-        // Which axes a request may vary: rows (the batch) and the sequence length, as the compiler found them.
+      for (const TensorInfo& t : specs) {
+        // What a request may send (-1 where it may vary), and which axes carry rows and the sequence.
         std::string axes;
-        if (s.value("batch_axis", -1) >= 0) axes += str("rows on axis ", s.value("batch_axis", -1));
-        if (s.value("seq_axis", -1) >= 0) axes += str(axes.empty() ? "" : ", ", "sequence on axis ", s.value("seq_axis", -1));
-        std::printf("  %-32s %-5s %-16s %s\n", s.at("name").get<std::string>().c_str(), s.at("dtype").get<std::string>().c_str(),
-                    (dims + "]").c_str(), axes.c_str());
+        if (t.batch_axis >= 0) axes += str("rows on axis ", t.batch_axis);
+        if (t.seq_axis >= 0) axes += str(axes.empty() ? "" : ", ", "sequence on axis ", t.seq_axis);
+        std::printf("  %-32s %-5s %-16s %-16s %s\n", t.name.c_str(), dtype_name(t.dtype), dims_to_string(t.compiled).c_str(),
+                    dims_to_string(t.request).c_str(), axes.c_str());
       }
     };
-    print_specs("inputs:", m.at("inputs"));
-    print_specs("outputs:", m.at("outputs"));
-    const nlohmann::json batching = m.value("batching", nlohmann::json::object());
-    if (batching.value("rows_independent", false))
+    std::printf("           (name, dtype, compiled shape, request shape: -1 may vary, axes)\n");
+    print_specs("inputs:", info.inputs);
+    print_specs("outputs:", info.outputs);
+    if (info.any_rows)
       std::printf("batching:  rows are independent: requests of any row count are merged, padded and split\n");
     else
-      std::printf("batching:  none (%s): requests must have the compiled shapes\n", batching.value("reason", std::string("not recorded")).c_str());
+      std::printf("batching:  none (%s): requests must have the compiled shapes\n", info.batching_reason.c_str());
     std::printf("sizes:     weights %s, activation arena %s, %zu steps\n",
                 human_bytes(static_cast<double>(plan.weight_bytes)).c_str(),
                 human_bytes(static_cast<double>(plan.arena_bytes)).c_str(), plan.steps.size());

@@ -15,7 +15,9 @@
 #include "kiln/error.h"
 #include "kiln/engine.h"
 #include "kiln/npy.h"
+#include "kiln/model.h"
 #include "kiln/session.h"
+#include "kiln/text.h"
 
 namespace kiln::cli {
 namespace {
@@ -40,40 +42,33 @@ void make_dirs(const std::string& path) {
   if (access(path.c_str(), W_OK) != 0) fail("output directory '", path, "' is not writable: ", std::strerror(errno));
 }
 
-// Text in, answer out: tokenize with the artifact's tokenizer, run, and print labels with softmax scores
-// (a classifier: a [1, classes] output) or the vector (an embedding model).
+// Text in, answer out (kiln/text.h): by the task the model was compiled for, labels with softmax scores
+// (a classifier) or the vector (an embedding model).
 int run_text(const std::string& artifact, const std::string& text, const std::string* pair, bool json, int threads) {
-  const TextModel tm = load_text_model(artifact);
   EngineOptions options;
   options.core_groups = threads_core_groups(threads);
-  Engine engine(artifact, options);
-  const Encoding e = tm.tokenizer.encode(text, pair, tm.max_length, false);
-  const std::vector<NamedTensor> out = engine.run(inputs_for(tm, engine, {e}));
-  const Tensor& y = out.at(0).tensor;
-  if (y.dtype() != DType::f32 || y.dims().size() != 2) fail("output '", out[0].name, "' is ", dims_to_string(y.dims()), ": --text expects a [rows, n] output");
-  const int64_t n = y.dims()[1];
-  const bool classifier = !tm.labels.empty() || n <= 32;
-  if (!classifier) {
-    nlohmann::json v = nlohmann::json::array();
-    for (int64_t i = 0; i < n; ++i) v.push_back(y.data_as<float>()[i]);
-    if (json) return std::printf("%s\n", nlohmann::json({{"embedding", v}, {"tokens", e.tokens.size()}}).dump().c_str()), 0;
-    std::printf("embedding (%lld values, %zu tokens):", static_cast<long long>(n), e.tokens.size());
-    for (int64_t i = 0; i < std::min<int64_t>(n, 8); ++i) std::printf(" %.5f", y.data_as<float>()[i]);
-    std::printf("%s\n", n > 8 ? " ..." : "");
+  Engine engine(Model::open(artifact), options);
+  const ModelInfo& info = engine.model()->info();
+  if (info.task == Task::classification || info.task == Task::pair_classification) {
+    const Classification c = classify(engine, {text}, pair ? std::vector<std::string>{*pair} : std::vector<std::string>{})[0];
+    if (json) {
+      nlohmann::json scores = nlohmann::json::array();
+      for (const LabelScore& s : c.scores) scores.push_back({{"label", s.label}, {"score", s.score}, {"logit", s.logit}});
+      std::printf("%s\n", nlohmann::json({{"label", c.label}, {"scores", scores}, {"tokens", c.tokens}}).dump().c_str());
+      return 0;
+    }
+    for (const LabelScore& s : c.scores) std::printf("%-16s %.4f\n", s.label.c_str(), s.score);
     return 0;
   }
-  const std::vector<double> p = softmax_rows(y)[0];
-  std::vector<int64_t> order(n);
-  for (int64_t i = 0; i < n; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
-  auto label = [&](int64_t i) { return i < static_cast<int64_t>(tm.labels.size()) ? tm.labels[i] : "LABEL_" + std::to_string(i); };
-  if (json) {
-    nlohmann::json scores = nlohmann::json::array();
-    for (int64_t i : order) scores.push_back({{"label", label(i)}, {"score", p[i]}, {"logit", y.data_as<float>()[i]}});
-    std::printf("%s\n", nlohmann::json({{"label", label(order[0])}, {"scores", scores}, {"tokens", e.tokens.size()}}).dump().c_str());
-    return 0;
-  }
-  for (int64_t i : order) std::printf("%-16s %.4f\n", label(i).c_str(), p[i]);
+  if (info.task == Task::token_classification)
+    fail("kiln run --text does not label tokens yet (task token-classification): run it with --input files");
+  if (pair) fail("--text-pair needs a sentence-pair classifier; '", artifact, "' is compiled for task ", task_name(info.task));
+  const Embedding e = embed(engine, {text})[0];
+  const int64_t n = static_cast<int64_t>(e.vector.size());
+  if (json) return std::printf("%s\n", nlohmann::json({{"embedding", e.vector}, {"tokens", e.tokens}}).dump().c_str()), 0;
+  std::printf("embedding (%lld values, %zu tokens):", static_cast<long long>(n), e.tokens);
+  for (int64_t i = 0; i < std::min<int64_t>(n, 8); ++i) std::printf(" %.5f", e.vector[i]);
+  std::printf("%s\n", n > 8 ? " ..." : "");
   return 0;
 }
 
@@ -103,14 +98,17 @@ Command add_run(CLI::App& app) {
   return [args, text_opt]() {
     check_threads(args->threads);
     if (text_opt->count()) return run_text(args->artifact, args->text, args->pair.empty() ? nullptr : &args->pair, args->json, args->threads);
-    if (args->inputs.empty()) fail("give --input NAME=FILE.npy for each model input (or --text TEXT)");
     if (args->output_dir.empty()) fail("give --output-dir DIR for the .npy outputs");
+    const std::shared_ptr<const Model> model = Model::open(args->artifact);
+    // A model folded entirely to constants takes no inputs; any other needs them.
+    if (args->inputs.empty() && !model->info().inputs.empty())
+      fail("give --input NAME=FILE.npy for each model input (or --text TEXT)");
     std::vector<NamedTensor> inputs = read_input_specs(args->inputs);
     make_dirs(args->output_dir);
     EngineOptions options;
     options.core_groups = threads_core_groups(args->threads);
     options.truncate = args->truncate;
-    Engine engine(args->artifact, options);
+    Engine engine(model, options);
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<NamedTensor> outputs = engine.run(inputs);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

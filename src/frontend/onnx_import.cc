@@ -380,6 +380,8 @@ ImportedModel import_model(std::string_view bytes, std::string* owned, const std
   }
   if (graph.inputs.empty()) fail("model '", path, "' has no inputs (every graph input is an initializer)");
 
+  std::set<std::string> graph_outputs;
+  for (const auto& out : g.output()) graph_outputs.insert(out.name());
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& pn = g.node(i);
     ir::Node n;
@@ -411,8 +413,11 @@ ImportedModel import_model(std::string_view bytes, std::string* owned, const std
     }
     // Normalise old-opset forms into the current ones so schemas and kernels see one form.
     if (n.op == "Cast") {
+      // Kiln computes in f32: a Cast to double inside the graph is narrowed to f32 like every f64
+      // constant. One that produces a model output keeps f64, so the output has the declared dtype.
       DType to = dtype_from_onnx(static_cast<int32_t>(n.attrs.get_int("to")), what + " target");
-      n.attrs.set_string("to", dtype_name(to == DType::f64 ? DType::f32 : to));
+      if (to == DType::f64 && !(pn.output_size() == 1 && graph_outputs.count(pn.output(0)))) to = DType::f32;
+      n.attrs.set_string("to", dtype_name(to));
     }
     if ((n.op == "Softmax" || n.op == "LogSoftmax") && lp.opset < 13) {
       n.attrs.set_int("axis", n.attrs.get_int("axis", 1));
