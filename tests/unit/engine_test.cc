@@ -2,6 +2,7 @@
 // the dynamic batcher merging requests, a full queue rejecting, many threads at once, bad options.
 #include <atomic>
 #include <functional>
+#include <tuple>
 #include <thread>
 
 #include "artifact/artifact.h"
@@ -478,6 +479,65 @@ TEST(EngineAxes, AnalysisFollowsReshapesAndRejectsMixing) {
   EXPECT_FALSE(concat.rows_independent);
   passes::BatchAxes fine = analyse([](GraphBuilder& b, int x) { return b.node1("Concat", {x, x}, "cat", Attr().i("axis", 1)); });
   EXPECT_TRUE(fine.rows_independent) << fine.reason;
+}
+
+// Engine routing with sequence buckets (compiled for lengths 4 and 8, batch 2): a request runs in the
+// smallest bucket that fits, token ids are padded with the pad id and masks with 0, per-token outputs
+// are cut back to the request's length, longer requests are refused or truncated, and rows are split.
+TEST(EngineRouting, SequenceBucketsPaddingAndCutting) {
+  TempDir dir;
+  GraphBuilder b;
+  int ids = b.input("input_ids", DType::i64, shape({"batch", "sequence"}));
+  int mask = b.input("attention_mask", DType::i64, shape({"batch", "sequence"}));
+  int fi = b.node1("Cast", {ids}, "ids_f", Attr().s("to", "f32"));
+  int fm = b.node1("Cast", {mask}, "mask_f", Attr().s("to", "f32"));
+  int tok = b.node1("Mul", {fi, fm}, "per_token");                      // [batch, seq]: ids where the mask is 1
+  int cnt = b.node1("ReduceSum", {fm, b.constant("ax", i64_tensor({1}, {1}))}, "length", Attr().i("keepdims", 0));
+  int padded = b.node1("ReduceSum", {fi, b.constant("ax2", i64_tensor({1}, {1}))}, "id_sum", Attr().i("keepdims", 0));
+  b.output(tok);
+  b.output(cnt);
+  b.output(padded);
+  CompileOptions o;
+  o.batch = 2;
+  compile_graph_buckets(dir.file("b.kiln"), b.g, o, {4, 8}, {{"pad_id", 7}},
+                        {{"input_ids", {{"role", "token_ids"}}}, {"attention_mask", {{"role", "attention_mask"}}}});
+  EngineOptions opts = one_cpu();
+  opts.max_queue_delay_us = 0;
+  Engine e(dir.file("b.kiln"), opts);
+  EXPECT_EQ(e.seq_buckets(), (std::vector<int64_t>{4, 8}));
+  EXPECT_EQ(e.model()->info().inputs[0].request, (Dims{-1, -1}));
+  auto request = [](int64_t rows, int64_t seq) {
+    std::vector<int64_t> v(rows * seq), m(rows * seq, 1);
+    for (int64_t i = 0; i < rows * seq; ++i) v[i] = 10 + i;
+    return std::vector<NamedTensor>{{"input_ids", i64_tensor({rows, seq}, v)}, {"attention_mask", i64_tensor({rows, seq}, m)}};
+  };
+  for (auto [rows, seq, bucket] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{{3, 3, 4}, {1, 4, 4}, {5, 6, 8}, {2, 8, 8}}) {
+    SCOPED_TRACE(str("rows ", rows, ", seq ", seq));
+    std::vector<NamedTensor> out = e.run(request(rows, seq));
+    ASSERT_EQ(out.size(), 3u);
+    ASSERT_EQ(out[0].tensor.dims(), (Dims{rows, seq}));  // cut back to the request's length
+    ASSERT_EQ(out[1].tensor.dims(), (Dims{rows}));
+    for (int64_t r = 0; r < rows; ++r) {
+      double ids_sum = 0;
+      for (int64_t i = 0; i < seq; ++i) {
+        const double id = 10 + r * seq + i;
+        EXPECT_EQ(out[0].tensor.data_as<float>()[r * seq + i], id);
+        ids_sum += id;
+      }
+      EXPECT_EQ(out[1].tensor.data_as<float>()[r], seq);  // padding positions have mask 0
+      // The bucket's padding positions hold the pad id: the ids' sum over the bucket shows which ran.
+      EXPECT_EQ(out[2].tensor.data_as<float>()[r], ids_sum + 7.0 * (bucket - seq));
+    }
+  }
+  EXPECT_KILN_ERROR(e.run(request(1, 9)), {"a sequence of 9 tokens is longer than the longest compiled length (8)"});
+  EXPECT_KILN_ERROR(e.run({{"input_ids", i64_tensor({1, 3}, {1, 2, 3})}, {"attention_mask", i64_tensor({1, 2}, {1, 1})}}),
+                    {"different sequence lengths"});
+  EngineOptions cut = opts;
+  cut.truncate = true;
+  Engine t(dir.file("b.kiln"), cut);
+  std::vector<NamedTensor> out = t.run(request(1, 10));
+  ASSERT_EQ(out[0].tensor.dims(), (Dims{1, 8}));
+  EXPECT_EQ(out[1].tensor.data_as<float>()[0], 8.0f);
 }
 
 }  // namespace
