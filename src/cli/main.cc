@@ -36,10 +36,9 @@ void print_error(const std::string& msg) { std::fprintf(stderr, "kiln: error: %s
 
 int main(int argc, char** argv) {
   using namespace kiln::cli;
-  // This process runs one model back to back: keep OpenMP's threads spinning between the steps rather
-  // than sleeping (measured here: BERT-base batch 1 p50 68 ms vs 72.5 ms, p99 78 vs 133 ms). Must be set
-  // before OpenMP starts; a user's own OMP_WAIT_POLICY wins. (A server would not want this when idle.)
-  setenv("OMP_WAIT_POLICY", "ACTIVE", 0);
+  // No OMP_WAIT_POLICY here: libgomp reads it in a constructor when it is loaded, before main, so a
+  // setenv() at this point changes nothing (checked: CPU time of an idle team is the same with and
+  // without it). The policy is the caller's environment (docs/cli.md).
   CLI::App app{"kiln: ahead-of-time compiler and runtime for transformer inference on CPUs.\n"
                "Typical use: analyze -> compile -> inspect -> run.",
                "kiln"};
