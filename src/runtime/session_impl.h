@@ -22,6 +22,7 @@
 #include "kiln/session.h"
 #include "kiln/topology.h"
 #include "ops/op_schema.h"
+#include "runtime/step_check.h"
 #include "runtime/step_cost.h"
 
 namespace kiln {
@@ -98,6 +99,7 @@ struct Session::Impl {
       const int ni = static_cast<int>(s.inputs.size()), no = static_cast<int>(s.outputs.size());
       if (!schema || ni < schema->min_inputs || ni > schema->max_inputs || no < schema->min_outputs || no > schema->max_outputs)
         fail("artifact '", path, "' is damaged: step '", s.name, "' (", s.op, ") does not fit the op's schema");
+      runtime::check_step(plan, s, art->weights(), path);
       const kernels::KernelEntry* k = kernels::select_kernel(s.op, s.dtype);
       if (!k) fail("artifact '", path, "' needs a kernel for ", s.op, " on ", dtype_name(s.dtype), " (node '", s.name, "'), which this kiln does not have");
       runtime::BoundStep b{k, &s, kernels::KernelContext{s.attrs, {}, {}}, nullptr};

@@ -1,4 +1,6 @@
 // kiln::Session on a C++-built graph: correct outputs and input-validation errors naming the input.
+#include <functional>
+
 #include "artifact/artifact.h"
 #include "kiln/session.h"
 #include "passes/passes.h"
@@ -112,6 +114,42 @@ TEST_F(SessionTest, KernelErrorNamesStepAndNode) {
                     {"node 'e' (Gather)", "index 7", "out of range"});
   // The session stays usable after a failed run.
   EXPECT_TENSOR(s.run({{"x", x}, {"ids", ids}})[0].tensor, DType::f32, {2, 2}, kY, kTolF32);
+}
+
+// A plan whose step shapes contradict the op is refused at load, even with valid checksums: kernels
+// index tensors by those shapes (a crafted artifact could otherwise make one read out of bounds).
+TEST(SessionLoad, StepsAreCheckedAgainstTheirSchemas) {
+  TempDir dir;
+  auto write = [&](const std::string& name, const std::function<void(planner::Plan&)>& damage) {
+    GraphBuilder b;
+    int x = b.input("x", DType::f32, shape({2, 3}));
+    b.output(b.node1("MatMul", {x, b.constant("w", tensor<float>({3, 2}, {1, 0, 0, 1, 1, 1}))}, "y"));
+    CompileOptions o;
+    passes::run_passes(b.g, o);
+    std::string weights;
+    planner::Plan plan = planner::build_plan(b.g, weights);
+    damage(plan);
+    artifact::write_artifact(dir.file(name), {{"options", {{"batch", 0}, {"seq", 0}}}}, plan, weights);
+    return dir.file(name);
+  };
+  EXPECT_NO_THROW(Session(write("good.kiln", [](planner::Plan&) {})));
+  // The input recorded as [2,2] (a smaller tensor, inside the arena): K no longer matches the weight.
+  const std::string narrow = write("narrow.kiln", [](planner::Plan& p) {
+    planner::PlanTensor& t = p.tensors[p.inputs[0]];
+    t.dims = {2, 2};
+    t.bytes = 16;
+  });
+  EXPECT_KILN_ERROR(Session s(narrow), {"is damaged: step", "its inputs do not fit the op"});
+  // The output recorded smaller than the op writes.
+  const std::string small = write("small.kiln", [](planner::Plan& p) {
+    planner::PlanTensor& t = p.tensors[p.outputs[0]];
+    t.dims = {1, 2};
+    t.bytes = 8;
+  });
+  EXPECT_KILN_ERROR(Session s(small), {"is damaged: step", "output 'y' is recorded as f32[1,2], but its inputs give f32[2,2]"});
+  // The kernel keyed on another dtype than its tensors.
+  const std::string keyed = write("keyed.kiln", [](planner::Plan& p) { p.steps[0].dtype = DType::bf16; });
+  EXPECT_KILN_ERROR(Session s(keyed), {"is damaged: step", "kernel dtype is recorded as bf16"});
 }
 
 TEST_F(SessionTest, MoveAndLoadErrors) {
