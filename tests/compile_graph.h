@@ -16,35 +16,12 @@
 
 namespace kiln::test {
 
-inline void compile_graph(const std::string& path, ir::Graph g, const CompileOptions& o,
-                          const nlohmann::json& extra_meta = nlohmann::json::object(),
-                          const std::map<std::string, nlohmann::json>& input_fields = {},
-                          const std::map<std::string, std::string>& sections = {}) {
-  const passes::BatchAxes axes = passes::find_batch_axes(g, o);
-  passes::run_passes(g, o);
-  std::string weights;
-  planner::Plan plan = planner::build_plan(g, weights);
-  weights.resize(planner::align_up(weights.size()), '\0');
-  nlohmann::json in = nlohmann::json::array(), out = nlohmann::json::array();
-  for (size_t i = 0; i < plan.inputs.size(); ++i) {
-    const std::string& name = plan.tensors[plan.inputs[i]].name;
-    nlohmann::json t = {{"name", name}, {"batch_axis", axes.inputs[i].batch}, {"seq_axis", axes.inputs[i].seq}};
-    if (auto it = input_fields.find(name); it != input_fields.end()) t.update(it->second);
-    in.push_back(t);
-  }
-  for (size_t i = 0; i < plan.outputs.size(); ++i)
-    out.push_back({{"name", plan.tensors[plan.outputs[i]].name}, {"batch_axis", axes.outputs[i].batch}, {"seq_axis", axes.outputs[i].seq}});
-  nlohmann::json meta = {{"options", {{"batch", o.batch}, {"seq", o.seq}}}, {"seq_buckets", {o.seq}}, {"inputs", in}, {"outputs", out},
-                         {"batching", {{"rows_independent", axes.rows_independent}, {"reason", axes.reason}}}};
-  meta.update(extra_meta);
-  artifact::write_artifact(path, meta, {&plan}, weights, sections);
-}
-
 // Sequence buckets: one plan per length in `seqs` (ascending) over one shared weight blob, as
 // `kiln compile --seq 4,8` writes them.
 inline void compile_graph_buckets(const std::string& path, const ir::Graph& unbound, CompileOptions o,
-                                  const std::vector<int64_t>& seqs, const nlohmann::json& extra_meta,
-                                  const std::map<std::string, nlohmann::json>& input_fields = {}) {
+                                  const std::vector<int64_t>& seqs, const nlohmann::json& extra_meta = nlohmann::json::object(),
+                                  const std::map<std::string, nlohmann::json>& input_fields = {},
+                                  const std::map<std::string, std::string>& sections = {}) {
   o.seq = seqs.front();
   const passes::BatchAxes axes = passes::find_batch_axes(unbound, o);
   planner::WeightBlob blob;
@@ -72,7 +49,15 @@ inline void compile_graph_buckets(const std::string& path, const ir::Graph& unbo
   meta.update(extra_meta);
   std::vector<const planner::Plan*> ptrs;
   for (const planner::Plan& p : plans) ptrs.push_back(&p);
-  artifact::write_artifact(path, meta, ptrs, blob.bytes);
+  artifact::write_artifact(path, meta, ptrs, blob.bytes, sections);
+}
+
+// One sequence length (o.seq, 0 for none).
+inline void compile_graph(const std::string& path, const ir::Graph& g, const CompileOptions& o,
+                          const nlohmann::json& extra_meta = nlohmann::json::object(),
+                          const std::map<std::string, nlohmann::json>& input_fields = {},
+                          const std::map<std::string, std::string>& sections = {}) {
+  compile_graph_buckets(path, g, o, {o.seq}, extra_meta, input_fields, sections);
 }
 
 }  // namespace kiln::test
