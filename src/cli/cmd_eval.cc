@@ -1,6 +1,7 @@
 // kiln eval: accuracy and speed of a text classifier on a labelled TSV in one report (the seed's
 // benchmark script in one command): accuracy, F1 (binary and macro), the confusion matrix, and latency
 // p50/p99 per call and throughput.
+#include <stdexcept>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -117,7 +118,13 @@ Command add_eval(CLI::App& app) {
       if (static_cast<int>(c.size()) < need)
         fail(args->data, ":", i + 1, ": expected at least ", need, " tab-separated columns, found ", c.size());
       if (!is_integer(c[label])) fail(args->data, ":", i + 1, ": label '", c[label], "' is not an integer");
-      rows.push_back({c[text], pair >= 0 ? c[pair] : "", std::stoll(c[label])});
+      int64_t value = 0;
+      try {
+        value = std::stoll(c[label]);
+      } catch (const std::out_of_range&) {
+        fail(args->data, ":", i + 1, ": label '", c[label], "' is out of range");
+      }
+      rows.push_back({c[text], pair >= 0 ? c[pair] : "", value});
     }
     if (rows.empty()) fail("'", args->data, "' has no rows");
 

@@ -25,7 +25,4 @@ TextModel text_model_of(std::shared_ptr<const Model> model);
 // The model inputs for a batch of encodings (kiln::text_inputs).
 std::vector<NamedTensor> inputs_for(const TextModel& model, const Engine& engine, const std::vector<Encoding>& encodings);
 
-// Softmax of each row of a [rows, classes] tensor.
-std::vector<std::vector<double>> softmax_rows(const Tensor& logits);
-
 }  // namespace kiln::cli

@@ -108,6 +108,7 @@ EXPECT = {
     "vocab_without_specials":  ["the vocabulary has no [unk] token"],
     "eval_missing_columns":    [":3: expected at least 2 tab-separated columns, found 1"],
     "eval_label_not_integer":  [":2: label 'positive' is not an integer"],
+    "eval_label_out_of_range": [":2: label '99999999999999999999999' is out of range"],
     # command line (extra cases)
     "unknown_subcommand":      ["frobnicate", "unknown", "command"],
     "unknown_option":          ["--no-such-option", "unknown", "option"],
@@ -364,11 +365,13 @@ def main():
     VOCAB = os.path.join(root, "data", "bert-base-uncased-vocab.txt")
     run_kiln([kiln, "compile", os.path.join(root, "models", "sst2_tiny", "model.onnx"), "-o", T("text.kiln"), "--batch", "2",
               "--seq", "32", "--vocab", VOCAB], args.timeout)
-    tsv = {"short": T("short.tsv"), "label": T("label.tsv")}
+    tsv = {"short": T("short.tsv"), "label": T("label.tsv"), "huge": T("huge.tsv")}
     with open(tsv["short"], "w") as f:
         f.write("label\tsentence\n1\tfine\n0\n")
     with open(tsv["label"], "w") as f:
         f.write("1\tfine\npositive\tgood\n")
+    with open(tsv["huge"], "w") as f:
+        f.write("1\tfine\n99999999999999999999999\tgood\n")
 
     # A good artifact to corrupt and to feed bad inputs to.  If this fails,
     # every case that needs it fails with the setup error.
@@ -505,6 +508,7 @@ def main():
         ("vocab_without_specials", [kiln, "tokenize", "--vocab", T("file.txt"), "--text", "hello"], False, None),
         ("eval_missing_columns", [kiln, "eval", T("text.kiln"), "--data", tsv["short"]], False, None),
         ("eval_label_not_integer", [kiln, "eval", T("text.kiln"), "--data", tsv["label"]], False, None),
+        ("eval_label_out_of_range", [kiln, "eval", T("text.kiln"), "--data", tsv["huge"]], False, None),
         ("unknown_subcommand", [kiln, "frobnicate", model], False, None),
         ("unknown_option", compile_argv(model, ["--batch", B, "--seq", S, "--no-such-option"]), False, None),
         ("regression_onnx_constant_value_not_tensor", compile_argv(os.path.join(REGRESSIONS, "onnx", "onnx-import-segv.onnx"),
