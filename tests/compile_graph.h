@@ -12,7 +12,7 @@
 #include "artifact/artifact.h"
 #include "passes/batch_axes.h"
 #include "passes/passes.h"
-#include "planner/plan.h"
+#include "planner/build_plan.h"
 
 namespace kiln::test {
 
@@ -25,7 +25,7 @@ inline void compile_graph_buckets(const std::string& path, const ir::Graph& unbo
   o.seq = seqs.front();
   const passes::BatchAxes axes = passes::find_batch_axes(unbound, o);
   planner::WeightBlob blob;
-  std::vector<planner::Plan> plans;
+  std::vector<plan::Plan> plans;
   for (int64_t s : seqs) {
     ir::Graph g = unbound;
     CompileOptions b = o;
@@ -33,8 +33,8 @@ inline void compile_graph_buckets(const std::string& path, const ir::Graph& unbo
     passes::run_passes(g, b);
     plans.push_back(planner::build_plan(g, blob));
   }
-  blob.bytes.resize(planner::align_up(blob.bytes.size()), '\0');
-  const planner::Plan& plan = plans.back();
+  blob.bytes.resize(plan::align_up(blob.bytes.size()), '\0');
+  const plan::Plan& plan = plans.back();
   nlohmann::json in = nlohmann::json::array(), out = nlohmann::json::array();
   for (size_t i = 0; i < plan.inputs.size(); ++i) {
     const std::string& name = plan.tensors[plan.inputs[i]].name;
@@ -47,8 +47,8 @@ inline void compile_graph_buckets(const std::string& path, const ir::Graph& unbo
   nlohmann::json meta = {{"options", {{"batch", o.batch}, {"seq", seqs.front()}}}, {"seq_buckets", seqs}, {"inputs", in}, {"outputs", out},
                          {"batching", {{"rows_independent", axes.rows_independent}, {"reason", axes.reason}}}};
   meta.update(extra_meta);
-  std::vector<const planner::Plan*> ptrs;
-  for (const planner::Plan& p : plans) ptrs.push_back(&p);
+  std::vector<const plan::Plan*> ptrs;
+  for (const plan::Plan& p : plans) ptrs.push_back(&p);
   artifact::write_artifact(path, meta, ptrs, blob.bytes, sections);
 }
 

@@ -95,6 +95,15 @@ struct CompileReport {
   } verification;
 };
 
+class Session;
+
+// Runs both sessions on the same batches (each a full set of inputs with the sessions' shapes) and compares
+// every f32 output of the same size: the largest absolute and relative error, the lowest cosine
+// similarity, and how often the argmax over the last axis agrees. The measure `--verify` and
+// `kiln bench a.kiln b.kiln` report. Throws what Session::run throws for bad batches.
+CompileReport::Verification compare_sessions(Session& candidate, Session& reference,
+                                             const std::vector<std::vector<NamedTensor>>& batches);
+
 // Compiles the ONNX model at `model_path` (or the Hugging Face checkpoint folder there: config.json,
 // model.safetensors, vocab.txt / tokenizer.json; see src/frontend/hf_import.h) and writes the artifact to `artifact_path` (written to a
 // temporary file and renamed, so a failed compile never leaves a partial artifact).

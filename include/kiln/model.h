@@ -67,6 +67,30 @@ struct ModelInfo {
   std::string metadata_json;         // the whole META section, for tools that show it
 };
 
+// One step of a compiled plan, as `kiln inspect --steps` shows it.
+struct StepInfo {
+  std::string op;
+  std::string name;       // the source node it came from
+  std::string precision;  // what it computes in: its kernel's dtype ("f32", "bf16", "i8"), "int8-dynamic" /
+                          // "int8-static" for int8 GEMMs
+  std::string kernel;     // the kernel this CPU runs it with; empty when none would bind
+  std::vector<std::string> inputs, outputs;  // "f32[8,128,768]"; "_" for an omitted optional input
+};
+
+// One compiled plan (one sequence bucket): its memory and its steps.
+struct PlanInfo {
+  uint64_t weight_bytes = 0;  // the constants (shared by every bucket)
+  uint64_t arena_bytes = 0;   // activation memory of one session
+  std::vector<StepInfo> steps;
+};
+
+// The artifact file itself.
+struct FileInfo {
+  uint64_t bytes = 0;
+  unsigned format_version = 0;
+  std::string compiler_version;  // "kiln 0.1.0"
+};
+
 class Model {
  public:
   // Maps and checks the artifact (magic, version, checksums, plans) and parses its metadata. Throws
@@ -77,6 +101,11 @@ class Model {
   Model& operator=(const Model&) = delete;
 
   const ModelInfo& info() const { return info_; }
+  const FileInfo& file() const { return file_; }
+  // Plan `bucket` (index into info().seq_buckets), its steps and the kernels this CPU binds them to.
+  // Throws InvalidInputError for a bucket out of range.
+  PlanInfo plan_info(size_t bucket = 0) const;
+
   // The tokenizer stored in the artifact (read once at open), or nullptr when it has none.
   const WordPieceTokenizer* tokenizer() const { return tokenizer_.get(); }
   // The mapped artifact (internal to the runtime: src/artifact/artifact.h).
@@ -91,6 +120,7 @@ class Model {
   std::unique_ptr<artifact::MappedArtifact> art_;
   std::unique_ptr<WordPieceTokenizer> tokenizer_;
   ModelInfo info_;
+  FileInfo file_;
 };
 
 }  // namespace kiln

@@ -56,17 +56,17 @@ struct Section {
 
 }  // namespace
 
-size_t write_artifact(const std::string& path, const nlohmann::json& meta, const planner::Plan& plan,
+size_t write_artifact(const std::string& path, const nlohmann::json& meta, const plan::Plan& plan,
                       const std::string& weights) {
-  return write_artifact(path, meta, std::vector<const planner::Plan*>{&plan}, weights);
+  return write_artifact(path, meta, std::vector<const plan::Plan*>{&plan}, weights);
 }
 
-size_t write_artifact(const std::string& path, const nlohmann::json& meta, const std::vector<const planner::Plan*>& plans,
+size_t write_artifact(const std::string& path, const nlohmann::json& meta, const std::vector<const plan::Plan*>& plans,
                       const std::string& weights, const std::map<std::string, std::string>& extra_sections) {
   KILN_CHECK(!plans.empty() && plans.size() < 32, "1 to 31 plans");
   const std::string meta_bytes = meta.dump(1);
   std::vector<std::string> plan_bytes;
-  for (const planner::Plan* p : plans) plan_bytes.push_back(plan_to_json(*p).dump());
+  for (const plan::Plan* p : plans) plan_bytes.push_back(plan_to_json(*p).dump());
   std::vector<Section> sections = {{"META", &meta_bytes}};
   for (size_t k = 0; k < plans.size(); ++k) sections.push_back({k ? "PLAN" + std::to_string(k) : "PLAN", &plan_bytes[k]});
   sections.push_back({"WEIGHTS", &weights});
@@ -76,15 +76,15 @@ size_t write_artifact(const std::string& path, const nlohmann::json& meta, const
   }
 
   const uint64_t table_end = kHeaderBytes + sections.size() * kSectionEntryBytes;
-  uint64_t offset = planner::align_up(table_end);
+  uint64_t offset = plan::align_up(table_end);
   std::vector<uint64_t> offsets;
   for (const Section& s : sections) {
     offsets.push_back(offset);
-    offset = planner::align_up(offset + s.bytes->size());
+    offset = plan::align_up(offset + s.bytes->size());
   }
   // Header and section table in one small buffer; sections are written from where they are, with
   // zero padding between them, so a 400 MB model is never copied into one more buffer.
-  std::string head(planner::align_up(table_end), '\0');
+  std::string head(plan::align_up(table_end), '\0');
   std::memcpy(head.data(), kMagic, sizeof kMagic);
   put<uint32_t>(head, 8, kArtifactFormatVersion);
   put<uint32_t>(head, 12, static_cast<uint32_t>(sections.size()));
@@ -101,7 +101,7 @@ size_t write_artifact(const std::string& path, const nlohmann::json& meta, const
   put<uint32_t>(head, 56, crc32_of(head.data() + kHeaderBytes, sections.size() * kSectionEntryBytes));
   put<uint32_t>(head, 60, crc32_of(head.data(), 60));
 
-  static const char kZeros[planner::kAlignment] = {};
+  static const char kZeros[plan::kAlignment] = {};
   std::vector<std::string_view> pieces = {head};
   for (size_t i = 0; i < sections.size(); ++i) {
     pieces.emplace_back(*sections[i].bytes);
@@ -229,9 +229,9 @@ void MappedArtifact::parse() {
         fail("artifact '", path, "' is damaged: bad plan: ", e.what());
       }
     }
-    for (const planner::Plan& plan : plans_)
-      for (const planner::PlanTensor& t : plan.tensors)
-        if (t.kind == planner::TensorKind::constant && (t.offset > weights_size_ || t.bytes > weights_size_ - t.offset))
+    for (const plan::Plan& plan : plans_)
+      for (const plan::PlanTensor& t : plan.tensors)
+        if (t.kind == plan::TensorKind::constant && (t.offset > weights_size_ || t.bytes > weights_size_ - t.offset))
           fail("artifact '", path, "' is damaged: weight '", t.name, "' lies outside the WEIGHTS section");
   }
 }

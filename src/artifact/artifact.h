@@ -29,7 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "planner/plan.h"
+#include "plan/plan.h"
 
 namespace kiln::artifact {
 
@@ -38,11 +38,11 @@ constexpr size_t kHeaderBytes = 64;
 constexpr size_t kSectionEntryBytes = 32;
 
 // Serialises and writes atomically. Returns the file size.
-size_t write_artifact(const std::string& path, const nlohmann::json& meta, const planner::Plan& plan,
+size_t write_artifact(const std::string& path, const nlohmann::json& meta, const plan::Plan& plan,
                       const std::string& weights);
 // Several plans (sequence buckets, `kiln compile --seq 32,64,128`) over one WEIGHTS section: sections
 // PLAN, PLAN1, PLAN2, ... in bucket order.
-size_t write_artifact(const std::string& path, const nlohmann::json& meta, const std::vector<const planner::Plan*>& plans,
+size_t write_artifact(const std::string& path, const nlohmann::json& meta, const std::vector<const plan::Plan*>& plans,
                       const std::string& weights, const std::map<std::string, std::string>& extra_sections = {});
 
 // A verified, memory-mapped artifact. Construction checks magic, version, sizes and every section's
@@ -61,9 +61,9 @@ class MappedArtifact {
   MappedArtifact& operator=(const MappedArtifact&) = delete;
 
   const nlohmann::json& meta() const { return meta_; }
-  const planner::Plan& plan() const { return plans_[0]; }
+  const plan::Plan& plan() const { return plans_[0]; }
   // Plan k (sequence bucket k); plan_count() is 1 for a single-shape artifact.
-  const planner::Plan& plan(size_t k) const { return plans_.at(k); }
+  const plan::Plan& plan(size_t k) const { return plans_.at(k); }
   size_t plan_count() const { return plans_.size(); }
   // Start of the WEIGHTS section (64-byte aligned, read-only).
   const uint8_t* weights() const { return weights_; }
@@ -84,7 +84,7 @@ class MappedArtifact {
   uint32_t version_ = 0;
   std::string compiler_;
   nlohmann::json meta_;
-  std::vector<planner::Plan> plans_;
+  std::vector<plan::Plan> plans_;
   std::map<std::string, std::pair<uint64_t, uint64_t>> sections_;  // name -> offset, size
   const uint8_t* weights_ = nullptr;
   uint64_t weights_size_ = 0;
@@ -92,8 +92,8 @@ class MappedArtifact {
 
 // Plan <-> JSON (exposed for tests). plan_from_json checks every field's type, every tensor index, each
 // tensor's byte size against its shape, and that steps write only input/activation tensors.
-nlohmann::json plan_to_json(const planner::Plan& plan);
-planner::Plan plan_from_json(const nlohmann::json& j);
+nlohmann::json plan_to_json(const plan::Plan& plan);
+plan::Plan plan_from_json(const nlohmann::json& j);
 
 // Largest activation arena an artifact may ask for (a session allocates it at load): 64 GiB.
 constexpr uint64_t kMaxArenaBytes = uint64_t{1} << 36;

@@ -12,19 +12,19 @@ namespace {
 
 using nlohmann::json;
 
-const char* kind_name(planner::TensorKind k) {
+const char* kind_name(plan::TensorKind k) {
   switch (k) {
-    case planner::TensorKind::input: return "input";
-    case planner::TensorKind::activation: return "activation";
-    case planner::TensorKind::constant: return "constant";
+    case plan::TensorKind::input: return "input";
+    case plan::TensorKind::activation: return "activation";
+    case plan::TensorKind::constant: return "constant";
   }
   return "?";
 }
 
-planner::TensorKind kind_from(const std::string& s) {
-  if (s == "input") return planner::TensorKind::input;
-  if (s == "activation") return planner::TensorKind::activation;
-  if (s == "constant") return planner::TensorKind::constant;
+plan::TensorKind kind_from(const std::string& s) {
+  if (s == "input") return plan::TensorKind::input;
+  if (s == "activation") return plan::TensorKind::activation;
+  if (s == "constant") return plan::TensorKind::constant;
   fail("unknown tensor kind '", s, "'");
 }
 
@@ -147,21 +147,21 @@ ir::Attrs attrs_from_json(const json& j, const std::string& where) {
 
 }  // namespace
 
-json plan_to_json(const planner::Plan& p) {
+json plan_to_json(const plan::Plan& p) {
   json tensors = json::array();
-  for (const planner::PlanTensor& t : p.tensors)
+  for (const plan::PlanTensor& t : p.tensors)
     tensors.push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"dims", t.dims},
                        {"kind", kind_name(t.kind)}, {"offset", t.offset}, {"bytes", t.bytes}});
   json steps = json::array();
-  for (const planner::PlanStep& s : p.steps)
+  for (const plan::PlanStep& s : p.steps)
     steps.push_back({{"op", s.op}, {"name", s.name}, {"dtype", dtype_name(s.dtype)}, {"inputs", s.inputs},
                      {"outputs", s.outputs}, {"attrs", attrs_to_json(s.attrs)}});
   return json{{"tensors", tensors}, {"steps", steps}, {"inputs", p.inputs}, {"outputs", p.outputs},
               {"arena_bytes", p.arena_bytes}, {"weight_bytes", p.weight_bytes}};
 }
 
-planner::Plan plan_from_json(const json& j) {
-  planner::Plan p;
+plan::Plan plan_from_json(const json& j) {
+  plan::Plan p;
   if (!j.is_object()) fail("the plan must be a JSON object, found ", json_kind(j));
   p.arena_bytes = json_uint(j, "arena_bytes", "plan");
   p.weight_bytes = json_uint(j, "weight_bytes", "plan");
@@ -172,7 +172,7 @@ planner::Plan plan_from_json(const json& j) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     const json& t = tensors[i];
     const std::string w = str("plan tensor ", i);
-    planner::PlanTensor pt;
+    plan::PlanTensor pt;
     pt.name = json_string(t, "name", w);
     pt.dtype = dtype_from_name(json_string(t, "dtype", w));
     pt.dims = dims_from_json(json_field(t, "dims", w), w + ": dims");
@@ -182,7 +182,7 @@ planner::Plan plan_from_json(const json& j) {
     // Kernels read and write numel x element size bytes; packed weights may be larger, never smaller.
     const uint64_t need = checked_nbytes(pt.dtype, pt.dims, w + " '" + pt.name + "'");
     if (pt.bytes < need) fail(w, " '", pt.name, "' has ", pt.bytes, " bytes, fewer than its ", dtype_name(pt.dtype), dims_to_string(pt.dims), " needs (", need, ")");
-    if (pt.kind != planner::TensorKind::constant && (pt.offset > p.arena_bytes || pt.bytes > p.arena_bytes - pt.offset))
+    if (pt.kind != plan::TensorKind::constant && (pt.offset > p.arena_bytes || pt.bytes > p.arena_bytes - pt.offset))
       fail(w, " '", pt.name, "' [", pt.offset, ", +", pt.bytes, ") lies outside the ", p.arena_bytes, "-byte arena");
     p.tensors.push_back(std::move(pt));
   }
@@ -197,7 +197,7 @@ planner::Plan plan_from_json(const json& j) {
   for (size_t i = 0; i < steps.size(); ++i) {
     const json& s = steps[i];
     const std::string w = str("plan step ", i);
-    planner::PlanStep ps;
+    plan::PlanStep ps;
     ps.op = json_string(s, "op", w);
     ps.name = json_string(s, "name", w);
     ps.dtype = dtype_from_name(json_string(s, "dtype", w));
@@ -205,7 +205,7 @@ planner::Plan plan_from_json(const json& j) {
     ps.outputs = check_ids(ids_from_json(json_field(s, "outputs", w), w + ": outputs"), false);
     // Weights are mapped read-only: a step may not write one.
     for (int o : ps.outputs)
-      if (p.tensors[o].kind == planner::TensorKind::constant) fail(w, " ('", ps.name, "') writes the constant tensor '", p.tensors[o].name, "'");
+      if (p.tensors[o].kind == plan::TensorKind::constant) fail(w, " ('", ps.name, "') writes the constant tensor '", p.tensors[o].name, "'");
     ps.attrs = attrs_from_json(json_field(s, "attrs", w), w + " attribute");
     p.steps.push_back(std::move(ps));
   }

@@ -19,7 +19,7 @@
 #include "kiln/error.h"
 #include "kiln/stats.h"
 #include "kiln/topology.h"
-#include "runtime/sample_inputs.h"
+#include "kiln/sample_inputs.h"
 #include "util/file.h"
 
 namespace kiln::cli {
@@ -87,7 +87,7 @@ int run_bench_sweep(const SweepSpec& spec) {
         eo.pipeline_stages = pipe;
         eo.max_queue_delay_us = spec.max_delay_us;
         Engine engine(art, eo);
-        const std::vector<NamedTensor> sample = make_sample_inputs(engine.inputs(), engine.metadata_json());
+        const std::vector<NamedTensor> sample = make_sample_inputs(engine);
         for (int batch : spec.batch)
           for (int conc : spec.concurrency) {
             ++n;

@@ -12,13 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "artifact/artifact.h"
 #include "cli/bench_sweep.h"
 #include "cli/sample_inputs.h"
-#include "compiler/calibration.h"
-#include "runtime/sample_inputs.h"
-#include "kernels/isa.h"
+#include "kiln/sample_inputs.h"
+#include "kiln/compiler.h"
 #include "kiln/error.h"
+#include "kiln/model.h"
 #include "kiln/session.h"
 #include "kiln/stats.h"
 #include "kiln/version.h"
@@ -88,7 +87,7 @@ int run_sweep(const BenchArgs& args) {
   spec.json = args.json;
   spec.csv = args.csv;
   spec.plot = args.plot;
-  const int64_t compiled = artifact::MappedArtifact(args.artifacts[0]).meta().at("options").value("batch", int64_t{1});
+  const int64_t compiled = std::max<int64_t>(Model::open(args.artifacts[0])->info().batch, 1);
   spec.batch = list("--batch", args.batch, static_cast<int>(compiled));
   if (!(args.seconds > 0) || args.seconds > 86400) fail("--seconds must be in (0, 86400], got ", args.seconds);
   return run_bench_sweep(spec);
@@ -130,7 +129,7 @@ int run_benches(const BenchArgs& args) {
     if (benches[i].meta.at("options").value("precision", "fp32") == "fp32") base = i;
   std::vector<std::vector<NamedTensor>> check = {inputs};
   if (args.inputs.empty())
-    for (uint64_t seed = 2; seed <= 4; ++seed) check.push_back(make_sample_inputs(first, seed * 0x9E3779B97F4A7C15ull));
+    for (uint64_t seed = 2; seed <= 4; ++seed) check.push_back(make_sample_inputs(first, seed * kDefaultSampleSeed));
 
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -158,10 +157,10 @@ int run_benches(const BenchArgs& args) {
         {"peak_rss_mb", peak_rss_mb},
         {"options", b.meta.at("options")},
         {"kiln_version", version()},
-        {"cpu_tier", kernels::isa_name(kernels::active_isa())},
+        {"cpu_tier", kernel_tier()},
     };
     if (benches.size() > 1) {
-      const CompileReport::Verification v = compiler::compare_sessions(*b.session, *benches[base].session, check);
+      const CompileReport::Verification v = compare_sessions(*b.session, *benches[base].session, check);
       j["vs_baseline"] = {{"baseline", benches[base].path}, {"max_abs_error", v.max_abs_error}, {"max_rel_error", v.max_rel_error},
                           {"cosine", v.min_cosine}, {"argmax_agreement", v.argmax_agreement}, {"samples", v.samples}};
     }

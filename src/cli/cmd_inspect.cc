@@ -2,23 +2,14 @@
 #include <map>
 #include <tuple>
 
-#include "artifact/artifact.h"
 #include "cli/commands.h"
-#include "kernels/kernel.h"
+#include <nlohmann/json.hpp>
+
 #include "kiln/error.h"
 #include "kiln/model.h"
+#include "kiln/version.h"
 
 namespace kiln::cli {
-namespace {
-
-// What a step computes in: its kernel's dtype, and for int8 GEMMs how activations are scaled.
-std::string step_precision(const planner::PlanStep& s) {
-  std::string p = dtype_name(s.dtype);
-  if (s.dtype == DType::i8 && s.op == "FusedMatMul") p = "int8-" + s.attrs.get_string("quant", "dynamic");
-  return p;
-}
-
-}  // namespace
 
 Command add_inspect(CLI::App& app) {
   auto* cmd = app.add_subcommand("inspect", "Show what a .kiln artifact holds");
@@ -33,18 +24,18 @@ Command add_inspect(CLI::App& app) {
   return [args]() {
     const std::shared_ptr<const Model> model = Model::open(args->artifact);
     const ModelInfo& info = model->info();
-    const artifact::MappedArtifact& art = model->mapped();
-    const nlohmann::json& m = art.meta();
-    const planner::Plan& plan = art.plan();
+    const FileInfo& file = model->file();
+    const nlohmann::json m = nlohmann::json::parse(info.metadata_json);
+    const PlanInfo plan = model->plan_info(0);
     if (args->json) {
       nlohmann::json j = m;
-      j["file_bytes"] = art.file_size();
+      j["file_bytes"] = file.bytes;
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
     std::printf("artifact:  %s (%s, format %u, built by %s, oneDNN %s)\n", args->artifact.c_str(),
-                human_bytes(static_cast<double>(art.file_size())).c_str(), art.format_version(),
-                art.compiler_version().c_str(), m.value("onednn_version", "?").c_str());
+                human_bytes(static_cast<double>(file.bytes)).c_str(), file.format_version,
+                file.compiler_version.c_str(), m.value("onednn_version", "?").c_str());
     // META fields are read with defaults: a hand-made artifact may leave out what only this page shows.
     const nlohmann::json src = m.value("source", nlohmann::json::object());
     std::printf("source:    %s (%s, opset %lld, sha256 %s)\n", src.value("file", "?").c_str(),
@@ -82,25 +73,21 @@ Command add_inspect(CLI::App& app) {
                 human_bytes(static_cast<double>(plan.arena_bytes)).c_str(), plan.steps.size());
     // (op, precision, kernel) -> steps
     std::map<std::tuple<std::string, std::string, std::string>, size_t> by_op;
-    for (const planner::PlanStep& s : plan.steps) {
-      const kernels::KernelEntry* k = kernels::select_kernel(s.op, s.dtype);
-      by_op[{s.op, step_precision(s), k ? k->name : "(none on this CPU)"}]++;
-    }
-    std::printf("steps by op (precision, kernel on this CPU, tier %s):\n", kernels::isa_name(kernels::active_isa()));
+    for (const StepInfo& s : plan.steps) by_op[{s.op, s.precision, s.kernel.empty() ? "(none on this CPU)" : s.kernel}]++;
+    std::printf("steps by op (precision, kernel on this CPU, tier %s):\n", kernel_tier());
     for (const auto& [key, n] : by_op)
       std::printf("  %-24s %5zu  %-13s %s\n", std::get<0>(key).c_str(), n, std::get<1>(key).c_str(), std::get<2>(key).c_str());
     if (args->steps) {
       std::printf("steps:\n");
-      for (size_t i = 0; i < plan.steps.size(); ++i) {
-        const planner::PlanStep& s = plan.steps[i];
-        std::string shapes;
-        for (int in : s.inputs)
-          shapes += (shapes.empty() ? "" : ", ") +
-                    (in < 0 ? std::string("_") : std::string(dtype_name(plan.tensors[in].dtype)) + dims_to_string(plan.tensors[in].dims));
+      auto join = [](const std::vector<std::string>& v) {
         std::string out;
-        for (int id : s.outputs) out += (out.empty() ? "" : ", ") + std::string(dtype_name(plan.tensors[id].dtype)) + dims_to_string(plan.tensors[id].dims);
-        std::printf("  %4zu  %-18s %-13s %-44s (%s) -> %s\n", i, s.op.c_str(), step_precision(s).c_str(), s.name.c_str(),
-                    shapes.c_str(), out.c_str());
+        for (const std::string& x : v) out += (out.empty() ? "" : ", ") + x;
+        return out;
+      };
+      for (size_t i = 0; i < plan.steps.size(); ++i) {
+        const StepInfo& s = plan.steps[i];
+        std::printf("  %4zu  %-18s %-13s %-44s (%s) -> %s\n", i, s.op.c_str(), s.precision.c_str(), s.name.c_str(),
+                    join(s.inputs).c_str(), join(s.outputs).c_str());
       }
     }
     return 0;

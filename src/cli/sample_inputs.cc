@@ -3,7 +3,7 @@
 #include "cli/args.h"
 #include "kiln/error.h"
 #include "kiln/npy.h"
-#include "runtime/sample_inputs.h"
+#include "kiln/sample_inputs.h"
 
 namespace kiln::cli {
 

@@ -43,8 +43,4 @@ Session reference_session(ir::Graph g, const nlohmann::json& meta_inputs, const 
 passes::ActivationRanges calibrate(const ir::Graph& g, const std::vector<std::vector<NamedTensor>>& batches,
                                    const nlohmann::json& meta_inputs, const std::string& near_path);
 
-// Runs both sessions on the same batches and compares every float output.
-CompileReport::Verification compare_sessions(Session& candidate, Session& reference,
-                                             const std::vector<std::vector<NamedTensor>>& batches);
-
 }  // namespace kiln::compiler

@@ -23,10 +23,10 @@
 #include "ops/op_schema.h"
 #include "passes/batch_axes.h"
 #include "passes/passes.h"
-#include "planner/plan.h"
-#include "planner/stages.h"
+#include "planner/build_plan.h"
+#include "plan/stages.h"
 #include "kiln/topology.h"
-#include "runtime/sample_inputs.h"
+#include "kiln/sample_inputs.h"
 #include "util/file.h"
 
 namespace kiln {
@@ -79,12 +79,12 @@ std::map<std::string, InputRole> detect_input_roles(const ir::Graph& g) {
 }
 
 // The plan's outputs (in graph output order, as the analysis) with their batch and sequence axes.
-nlohmann::json output_specs(const planner::Plan& p, const passes::BatchAxes& axes) {
+nlohmann::json output_specs(const plan::Plan& p, const passes::BatchAxes& axes) {
   KILN_CHECK(axes.outputs.size() == p.outputs.size(), "the batch-axis analysis saw ", axes.outputs.size(),
              " outputs, the plan has ", p.outputs.size());
   nlohmann::json a = nlohmann::json::array();
   for (size_t o = 0; o < p.outputs.size(); ++o) {
-    const planner::PlanTensor& t = p.tensors[p.outputs[o]];
+    const plan::PlanTensor& t = p.tensors[p.outputs[o]];
     a.push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"dims", t.dims},
                  {"batch_axis", axes.outputs[o].batch}, {"seq_axis", axes.outputs[o].seq}});
   }
@@ -255,14 +255,14 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   passes::ActivationRanges ranges;
   if (static_int8) ranges = compiler::calibrate(reference, batches, largest_inputs, artifact_path);
   planner::WeightBlob blob;
-  std::vector<planner::Plan> plans;
+  std::vector<plan::Plan> plans;
   for (size_t k = 0; k < graphs.size(); ++k) {
     pr.cast = {};
     passes::lower_graph(graphs[k], bucket_options[k], static_int8 ? &ranges : nullptr, pr);
     check_kernels(graphs[k]);
     plans.push_back(planner::build_plan(graphs[k], blob));
   }
-  blob.bytes.resize(planner::align_up(blob.bytes.size()), '\0');
+  blob.bytes.resize(plan::align_up(blob.bytes.size()), '\0');
   const std::string& weights = blob.bytes;
   r.fused = pr.fused;
   r.fused_away = pr.fused_away;
@@ -275,14 +275,14 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   r.seq_buckets = seqs;
   if (options.keep_ir_text) r.ir_text = ir::to_text(graphs.back());
 
-  const planner::Plan& plan = plans.front();
+  const plan::Plan& plan = plans.front();
   r.steps = plan.steps.size();
   r.weight_bytes = weights.size();
   r.arena_bytes = 0;
-  for (const planner::Plan& p : plans) r.arena_bytes = std::max<size_t>(r.arena_bytes, p.arena_bytes);
+  for (const plan::Plan& p : plans) r.arena_bytes = std::max<size_t>(r.arena_bytes, p.arena_bytes);
   nlohmann::json pipeline;
   if (options.pipeline_stages > 1) {
-    planner::Stages st = planner::cut_stages(plan, options.pipeline_stages);
+    plan::Stages st = plan::cut_stages(plan, options.pipeline_stages);
     if (options.pipeline_stages > static_cast<int>(allowed_cpus().size()))
       fail("pipeline_stages ", options.pipeline_stages, " needs at least ", options.pipeline_stages,
            " cores (one core group per stage), but this process may use ", allowed_cpus().size());
@@ -320,8 +320,8 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
   }
   if (!opts.labels.empty()) meta["labels"] = opts.labels;
   meta["task"] = task_name(opts.task.empty() ? (opts.labels.empty() ? Task::other : Task::classification) : parse_task(opts.task));
-  std::vector<const planner::Plan*> plan_ptrs;
-  for (const planner::Plan& p : plans) plan_ptrs.push_back(&p);
+  std::vector<const plan::Plan*> plan_ptrs;
+  for (const plan::Plan& p : plans) plan_ptrs.push_back(&p);
   if (!options.verify) {
     r.artifact_bytes = artifact::write_artifact(artifact_path, meta, plan_ptrs, weights, extra);
   } else {
@@ -333,8 +333,8 @@ CompileReport compile_file(const std::string& model_path, const std::string& art
     Session candidate(unverified.path, last);
     Session ref = compiler::reference_session(std::move(reference), largest_inputs, artifact_path);
     if (batches.empty())
-      for (uint64_t seed = 1; seed <= 4; ++seed) batches.push_back(make_sample_inputs(ref, seed * 0x9E3779B97F4A7C15ull));
-    r.verification = compiler::compare_sessions(candidate, ref, batches);
+      for (uint64_t seed = 1; seed <= 4; ++seed) batches.push_back(make_sample_inputs(ref, seed * kDefaultSampleSeed));
+    r.verification = compare_sessions(candidate, ref, batches);
     const CompileReport::Verification& v = r.verification;
     if (!(v.max_abs_error <= options.tolerance))
       fail("verify: max abs error ", v.max_abs_error, " exceeds the tolerance ", options.tolerance, " (", r.precision,

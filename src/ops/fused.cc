@@ -21,6 +21,13 @@ void register_fused_schemas() {
   mm.precision = PrecisionPolicy::always;
   mm.fp32_inputs = {2, 4};
   mm.key_input = 1;
+  mm.weight_input = 1;
+  mm.residual_input = 3;
+  mm.out_dtype_attr = "out_dtype";
+  mm.compute = ComputeKind::gemm;
+  mm.flops = [](const CostContext& c) {  // 2 * outputs * k, k = A's last dim
+    return 2.0 * static_cast<double>(num_elements(*c.outputs[0])) * static_cast<double>(c.inputs[0]->back());
+  };
   mm.foldable = false;
   mm.infer = [](InferContext& c) {
     Dims a = c.dims(0), w = c.dims(1);
@@ -68,6 +75,13 @@ void register_fused_schemas() {
   mha.max_inputs = 4;  // Q, K, V, additive mask?
   mha.precision = PrecisionPolicy::follow;
   mha.fp32_inputs = {3};  // the additive mask
+  mha.compute = ComputeKind::attention;
+  mha.flops = [](const CostContext& c) {
+    // QK^T and PV: 2 * B*Sq*Sk*H*D each (output [B, Sq, H*D]; Sk from K, or = Sq when packed).
+    const Dims& o = *c.outputs[0];
+    const int64_t sk = c.inputs.size() > 1 && c.inputs[1] ? (*c.inputs[1])[1] : o[1];
+    return 4.0 * static_cast<double>(o[0]) * static_cast<double>(o[1]) * static_cast<double>(sk) * static_cast<double>(o[2]);
+  };
   mha.foldable = false;
   mha.infer = [](InferContext& c) {
     const int64_t heads = c.attrs().get_int("num_heads");

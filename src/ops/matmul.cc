@@ -33,6 +33,10 @@ void register_matmul_schemas() {
   mm.name = "MatMul";
   mm.min_inputs = mm.max_inputs = 2;
   mm.precision = PrecisionPolicy::always;
+  mm.compute = ComputeKind::gemm;
+  mm.flops = [](const CostContext& c) {  // 2 * outputs * k (a 1-D A is its own k)
+    return 2.0 * static_cast<double>(num_elements(*c.outputs[0])) * static_cast<double>(c.inputs[0]->empty() ? 1 : c.inputs[0]->back());
+  };
   mm.infer = [](InferContext& c) {
     if (c.dtype(0) != c.dtype(1)) fail("inputs have different dtypes");
     c.set_output(0, c.dtype(0), matmul_shape(c.dims(0), c.dims(1)).out);
@@ -44,6 +48,12 @@ void register_matmul_schemas() {
   gemm.min_inputs = 2;
   gemm.max_inputs = 3;
   gemm.precision = PrecisionPolicy::always;
+  gemm.compute = ComputeKind::gemm;
+  gemm.flops = [](const CostContext& c) {
+    const Dims& a = *c.inputs[0];
+    const int64_t k = c.attrs.get_int("transA", 0) != 0 ? a[0] : a[1];
+    return 2.0 * static_cast<double>(num_elements(*c.outputs[0])) * static_cast<double>(k);
+  };
   gemm.infer = [](InferContext& c) {
     Dims a = c.dims(0), b = c.dims(1);
     if (a.size() != 2 || b.size() != 2) fail("Gemm inputs must be 2-D");

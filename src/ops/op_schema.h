@@ -16,6 +16,17 @@ namespace kiln::ops {
 enum class FusionKind { elementwise, broadcast, injective, reduce, opaque };
 // always: run in the low-precision type under auto-cast; follow: take the inputs' type; never: fp32.
 enum class PrecisionPolicy { always, follow, never };
+// How the planner costs an op: memory-bound (its bytes), or arithmetic-bound (its `flops` hook) as a
+// GEMM or as attention. The pipeline counts a model's layers by its attention steps (its GEMMs without).
+enum class ComputeKind { memory, gemm, attention };
+
+// What a cost hook sees: a step's attributes and its tensors' static shapes (nullptr for an omitted
+// optional input). Shapes only: the planner and the profiler call it on a Plan, without data.
+struct CostContext {
+  const ir::Attrs& attrs;
+  std::vector<const Dims*> inputs;
+  std::vector<const Dims*> outputs;
+};
 
 // What a shape rule sees: the node, its inputs (nullptr for omitted optional ones) and the outputs to
 // fill in. Input shapes are static here.
@@ -55,6 +66,18 @@ struct OpSchema {
   // its values, not on its bool condition; ConstantOfShape on what it produces).
   int key_input = 0;
   std::function<void(InferContext&)> infer;
+  // Cost: arithmetic-bound ops (compute != memory) give their floating-point work per run in `flops`
+  // (a multiply-add counts 2). Read by the pipeline planner (src/plan/cost.h) and `kiln profile`.
+  ComputeKind compute = ComputeKind::memory;
+  std::function<double(const CostContext&)> flops;
+  // Operand roles the precision passes read instead of naming ops: the input that holds the weights
+  // (constant at compile time; auto-cast and quantisation rewrite it) and the input that is added to
+  // the result unchanged (it must take the output's type). -1 when the op has none.
+  int weight_input = -1;
+  int residual_input = -1;
+  // The attribute that chooses the output type ("f32" or the low type), for an op whose output type is
+  // not its inputs' (a GEMM computing in bf16 may still write f32); empty when the output follows.
+  std::string out_dtype_attr;
 };
 
 // The schema for an op of the default ONNX domain, or nullptr when Kiln does not support it.

@@ -22,6 +22,9 @@
 namespace kiln::passes {
 namespace {
 
+// Node input `k` (a schema's weight_input / residual_input), or -1 when the role or the input is absent.
+int input_of(const ir::Node& n, int k) { return k >= 0 && static_cast<size_t>(k) < n.inputs.size() ? n.inputs[k] : -1; }
+
 bool is_low(DType t) { return t == DType::bf16 || t == DType::f16; }
 
 class Caster {
@@ -63,10 +66,12 @@ class Caster {
     if (!is_low(to) || v >= static_cast<int>(readers_.size()) || readers_[v] != 1) return false;
     for (ir::Node& n : out_) {
       if (n.outputs.size() != 1 || n.outputs[0] != v) continue;
-      if (n.op != "FusedMatMul" || n.attrs.get_string("out_dtype", "") != "f32" || g_.values[n.inputs[1]].dtype != to ||
-          (n.inputs.size() > 3 && n.inputs[3] >= 0))
+      const ops::OpSchema* s = ops::find_schema(n.op);
+      if (!s || s->out_dtype_attr.empty() || n.attrs.get_string(s->out_dtype_attr, "") != "f32" ||
+          input_of(n, s->weight_input) < 0 || g_.values[input_of(n, s->weight_input)].dtype != to ||
+          input_of(n, s->residual_input) >= 0)
         return false;
-      n.attrs.set_string("out_dtype", dtype_name(to));
+      n.attrs.set_string(s->out_dtype_attr, dtype_name(to));
       g_.values[v].dtype = to;
       return true;
     }
@@ -101,9 +106,12 @@ AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low) {
       if (s->precision == ops::PrecisionPolicy::follow && all)
         for (int in : n.inputs) lower = lower || (in >= 0 && lowered_values.count(in));
     }
-    const bool gemm = n.op == "FusedMatMul";
-    if (gemm && g.values[n.inputs[1]].dtype != DType::f32) lower = false;  // already quantised / typed
-    const DType out_type = lower && (all || !gemm) ? low : DType::f32;
+    // An op whose output type is an attribute (a GEMM with its epilogue) keeps an f32 output under
+    // "matmult": only its arithmetic is lowered.
+    const bool typed_output = s && !s->out_dtype_attr.empty();
+    const int weights = s ? input_of(n, s->weight_input) : -1;
+    if (weights >= 0 && g.values[weights].dtype != DType::f32) lower = false;  // already quantised / typed
+    const DType out_type = lower && (all || !typed_output) ? low : DType::f32;
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       const int in = n.inputs[i];
       if (in < 0) continue;
@@ -111,14 +119,14 @@ AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low) {
       bool keep_fp32 = !lower;
       if (lower && s)
         for (int k : s->fp32_inputs) keep_fp32 = keep_fp32 || k == static_cast<int>(i);
-      // A GEMM's residual is added to its output, so it takes the output's type.
-      if (lower && gemm && i == 3) keep_fp32 = out_type == DType::f32;
+      // A residual is added to the output, so it takes the output's type.
+      if (lower && s && static_cast<int>(i) == s->residual_input) keep_fp32 = out_type == DType::f32;
       if (keep_fp32 && lowered_values.count(in)) n.inputs[i] = cast(in, DType::f32);
       else if (!keep_fp32 && t == DType::f32) n.inputs[i] = cast(in, low), lowered_values.insert(n.inputs[i]);
     }
     if (lower) {
       ++r.lowered;
-      if (gemm) n.attrs.set_string("out_dtype", dtype_name(out_type));
+      if (typed_output) n.attrs.set_string(s->out_dtype_attr, dtype_name(out_type));
       // The op's own shape rule says which outputs are now low (LayerNorm's statistics stay fp32).
       g.nodes.push_back(n);
       ops::infer_node(g, static_cast<int>(g.nodes.size() - 1));

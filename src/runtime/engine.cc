@@ -25,7 +25,7 @@
 
 
 #include "artifact/artifact.h"
-#include "planner/stages.h"
+#include "plan/stages.h"
 
 // Session::Impl's run pieces (load_inputs, run_steps, store_outputs) are defined in session.cc.
 #include "runtime/session_impl.h"
@@ -175,7 +175,7 @@ struct Engine::Impl {
   std::vector<std::unique_ptr<Lane>> lanes;
   std::vector<TensorSpec> in_specs, out_specs;             // the largest bucket's
   std::vector<std::vector<TensorSpec>> bucket_in, bucket_out;  // per bucket
-  std::vector<planner::Stages> stages;  // per bucket
+  std::vector<plan::Stages> stages;  // per bucket
   // What the artifact says of each tensor (passes/batch_axes.h): rows on axis 0 (`batched`), the sequence
   // on axis 1 (`seq_*`). Only those axes are merged, padded, split or cut; every other tensor is checked
   // against its compiled shape and passed through whole.
@@ -203,7 +203,7 @@ struct Engine::Impl {
     const artifact::MappedArtifact& art = model->mapped();
     const size_t buckets = art.plan_count();
     const int S = options.pipeline_stages ? options.pipeline_stages : info.pipeline_stages;
-    for (size_t k = 0; k < buckets; ++k) stages.push_back(planner::cut_stages(art.plan(k), S));
+    for (size_t k = 0; k < buckets; ++k) stages.push_back(plan::cut_stages(art.plan(k), S));
     const int groups_needed = options.instances * S;
     if (options.core_groups.empty()) options.core_groups = split_core_groups(groups_needed);
     if (static_cast<int>(options.core_groups.size()) != groups_needed)

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "artifact/artifact.h"
+#include "kernels/kernel.h"
 #include "kiln/error.h"
 #include "kiln/tokenizer.h"
 
@@ -27,14 +28,14 @@ std::string string_or(const nlohmann::json& j, const char* key, const std::strin
 }
 
 // The tensors of the longest bucket's plan, with the axes and roles META records for them.
-std::vector<TensorInfo> tensors(const planner::Plan& plan, const std::vector<int>& ids, const nlohmann::json& listed) {
+std::vector<TensorInfo> tensors(const plan::Plan& plan, const std::vector<int>& ids, const nlohmann::json& listed) {
   std::map<std::string, const nlohmann::json*> by_name;
   if (listed.is_array())
     for (const auto& t : listed)
       if (t.is_object() && t.contains("name") && t["name"].is_string()) by_name[t["name"].get<std::string>()] = &t;
   std::vector<TensorInfo> out;
   for (int id : ids) {
-    const planner::PlanTensor& t = plan.tensors[id];
+    const plan::PlanTensor& t = plan.tensors[id];
     TensorInfo info;
     info.name = t.name;
     info.dtype = t.dtype;
@@ -70,7 +71,7 @@ void decide_request_shapes(ModelInfo& m, const artifact::MappedArtifact& art, co
   const size_t buckets = art.plan_count();
   bool length_ok = m.any_rows && m.seq_buckets.size() == buckets && m.max_length > 0;
   bool seq_input = false;
-  auto check = [&](const std::vector<TensorInfo>& list, const std::vector<int>& (*ids)(const planner::Plan&), bool input) {
+  auto check = [&](const std::vector<TensorInfo>& list, const std::vector<int>& (*ids)(const plan::Plan&), bool input) {
     for (size_t i = 0; i < list.size(); ++i) {
       const TensorInfo& t = list[i];
       const bool seq = t.seq_axis == 1 && t.batch_axis == 0;
@@ -78,14 +79,14 @@ void decide_request_shapes(ModelInfo& m, const artifact::MappedArtifact& art, co
       for (size_t b = 0; length_ok && b < buckets; ++b) {
         Dims want = t.compiled;
         if (seq) want[1] = m.seq_buckets[b];
-        const planner::Plan& p = art.plan(b);
+        const plan::Plan& p = art.plan(b);
         if (ids(p).size() != list.size() || p.tensors[ids(p)[i]].dims != want) length_ok = false;
       }
       seq_input = seq_input || (input && seq);
     }
   };
-  check(m.inputs, [](const planner::Plan& p) -> const std::vector<int>& { return p.inputs; }, true);
-  check(m.outputs, [](const planner::Plan& p) -> const std::vector<int>& { return p.outputs; }, false);
+  check(m.inputs, [](const plan::Plan& p) -> const std::vector<int>& { return p.inputs; }, true);
+  check(m.outputs, [](const plan::Plan& p) -> const std::vector<int>& { return p.outputs; }, false);
   m.any_length = length_ok && seq_input;
   for (auto* list : {&m.inputs, &m.outputs})
     for (TensorInfo& t : *list) {
@@ -112,7 +113,7 @@ std::shared_ptr<const Model> Model::open(const std::string& path) {
   const nlohmann::json& meta = art.meta();
   ModelInfo& m = model->info_;
   m.path = path;
-  const planner::Plan& longest = art.plan(art.plan_count() - 1);
+  const plan::Plan& longest = art.plan(art.plan_count() - 1);
   m.inputs = tensors(longest, longest.inputs, meta.value("inputs", nlohmann::json::array()));
   m.outputs = tensors(longest, longest.outputs, meta.value("outputs", nlohmann::json::array()));
   const nlohmann::json options = meta.value("options", nlohmann::json::object());
@@ -137,11 +138,37 @@ std::shared_ptr<const Model> Model::open(const std::string& path) {
     if (task == kTaskNames[i]) m.task = static_cast<Task>(i);
   decide_request_shapes(m, art, meta);
   m.metadata_json = meta.dump();
+  model->file_ = FileInfo{art.file_size(), art.format_version(), art.compiler_version()};
   return model;
 }
 
 Model::~Model() = default;
 
 uint64_t Model::mappings_opened() { return g_mappings.load(); }
+
+PlanInfo Model::plan_info(size_t bucket) const {
+  if (bucket >= art_->plan_count())
+    fail("sequence bucket ", bucket, " is out of range: '", info_.path, "' has ", art_->plan_count());
+  const plan::Plan& plan = art_->plan(bucket);
+  PlanInfo p;
+  p.weight_bytes = plan.weight_bytes;
+  p.arena_bytes = plan.arena_bytes;
+  auto spec = [&](int id) {
+    return id < 0 ? std::string("_") : std::string(dtype_name(plan.tensors[id].dtype)) + dims_to_string(plan.tensors[id].dims);
+  };
+  for (const plan::PlanStep& s : plan.steps) {
+    StepInfo step;
+    step.op = s.op;
+    step.name = s.name;
+    step.precision = dtype_name(s.dtype);
+    if (s.dtype == DType::i8 && s.op == "FusedMatMul") step.precision = "int8-" + s.attrs.get_string("quant", "dynamic");
+    const kernels::KernelEntry* k = kernels::select_kernel(s.op, s.dtype);
+    step.kernel = k ? k->name : "";
+    for (int in : s.inputs) step.inputs.push_back(spec(in));
+    for (int out : s.outputs) step.outputs.push_back(spec(out));
+    p.steps.push_back(std::move(step));
+  }
+  return p;
+}
 
 }  // namespace kiln

@@ -38,7 +38,7 @@ int Session::profiled_runs() const {
 
 std::vector<StepProfile> Session::profile() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  const planner::Plan& plan = impl_->art->plan(impl_->bucket);
+  const plan::Plan& plan = impl_->art->plan(impl_->bucket);
   std::vector<StepProfile> out;
   for (size_t i = 0; i < impl_->steps.size(); ++i) {
     const runtime::BoundStep& b = impl_->steps[i];
@@ -52,7 +52,7 @@ std::vector<StepProfile> Session::profile() const {
     for (size_t k = 0; k < b.step->inputs.size(); ++k) p.shapes += (k ? ", " : "") + spec(b.step->inputs[k]);
     p.shapes += " ->";
     for (size_t k = 0; k < b.step->outputs.size(); ++k) p.shapes += (k ? ", " : " ") + spec(b.step->outputs[k]);
-    p.flops = runtime::step_flops(b.ctx, b.step->op);
+    p.flops = plan::step_flops(plan, i);
     p.ms = impl_->step_ms[i];
     p.last_start_ms = impl_->last_start_ms[i];
     p.last_ms = impl_->last_ms[i];

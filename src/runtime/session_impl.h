@@ -23,7 +23,7 @@
 #include "kiln/topology.h"
 #include "ops/op_schema.h"
 #include "runtime/step_check.h"
-#include "runtime/step_cost.h"
+#include "plan/cost.h"
 
 namespace kiln {
 namespace runtime {
@@ -31,7 +31,7 @@ namespace runtime {
 // One plan step bound to its kernel, its tensors' addresses and its prepared state.
 struct BoundStep {
   const kernels::KernelEntry* kernel;
-  const planner::PlanStep* step;
+  const plan::PlanStep* step;
   kernels::KernelContext ctx;
   std::shared_ptr<void> state;
 };
@@ -68,19 +68,19 @@ struct Session::Impl {
         fail("core ", c, " does not exist or is not available (this process may use cores ", core_group_text(allowed), ")");
     cpus = options.cpus.empty() ? allowed : options.cpus;
     threads = options.threads ? options.threads : static_cast<int>(cpus.size());
-    const planner::Plan& plan = art->plan(bucket);
-    void* mem = std::aligned_alloc(64, planner::align_up(plan.arena_bytes) + 64);
+    const plan::Plan& plan = art->plan(bucket);
+    void* mem = std::aligned_alloc(64, plan::align_up(plan.arena_bytes) + 64);
     if (!mem) fail("out of memory allocating a ", plan.arena_bytes, "-byte activation arena");
     arena = std::shared_ptr<void>(mem, [](void* p) { std::free(p); });
 
-    for (const planner::PlanTensor& t : plan.tensors) {
+    for (const plan::PlanTensor& t : plan.tensors) {
       // Kernels write by dims: a plan whose byte counts disagree with them is refused, not trusted.
       for (int64_t d : t.dims)
         if (d < 0) fail("artifact '", path, "' is damaged: tensor '", t.name, "' has a negative dim");
       if (t.bytes != static_cast<uint64_t>(num_elements(t.dims)) * dtype_size(t.dtype))
         fail("artifact '", path, "' is damaged: tensor '", t.name, "' has ", t.bytes, " bytes for ",
              dtype_name(t.dtype), dims_to_string(t.dims));
-      if (t.kind == planner::TensorKind::constant) {
+      if (t.kind == plan::TensorKind::constant) {
         address.push_back(const_cast<uint8_t*>(art->weights()) + t.offset);
       } else {
         if (t.offset > plan.arena_bytes || t.bytes > plan.arena_bytes - t.offset) fail("artifact '", path, "' is damaged: tensor '", t.name, "' lies outside the arena");
@@ -89,12 +89,12 @@ struct Session::Impl {
     }
     auto arg = [&](int id) -> kernels::TensorArg {
       if (id < 0) return {};
-      const planner::PlanTensor& t = plan.tensors[id];
+      const plan::PlanTensor& t = plan.tensors[id];
       return {t.dtype, t.dims, address[id]};
     };
     // oneDNN primitives made by `prepare` fix their thread count when created: set it first.
     omp_set_num_threads(threads);
-    for (const planner::PlanStep& s : plan.steps) {
+    for (const plan::PlanStep& s : plan.steps) {
       const ops::OpSchema* schema = ops::find_schema(s.op);
       const int ni = static_cast<int>(s.inputs.size()), no = static_cast<int>(s.outputs.size());
       if (!schema || ni < schema->min_inputs || ni > schema->max_inputs || no < schema->min_outputs || no > schema->max_outputs)
@@ -194,7 +194,7 @@ struct Session::Impl {
   // The pieces of a run, for the pipeline (Engine), which calls them under its own discipline: one
   // request per session at a time, its stages on different threads one after another.
   void load_inputs(const std::vector<NamedTensor>& given) {
-    const planner::Plan& plan = art->plan(bucket);
+    const plan::Plan& plan = art->plan(bucket);
     match_inputs(given, matched);
     for (size_t i = 0; i < inputs.size(); ++i) load_input(inputs[i], plan.inputs[i], *matched[i]);
   }
@@ -224,7 +224,7 @@ struct Session::Impl {
   }
 
   void store_outputs(std::vector<NamedTensor>& out) {
-    const planner::Plan& plan = art->plan(bucket);
+    const plan::Plan& plan = art->plan(bucket);
     // Reuse the caller's output tensors when they already fit; allocate only when they do not.
     bool reusable = out.size() == outputs.size();
     for (size_t i = 0; reusable && i < outputs.size(); ++i)

@@ -13,7 +13,7 @@ constexpr uint64_t kMaxValueBytes = 64 * 1024;
 
 }  // namespace
 
-void check_step(const planner::Plan& plan, const planner::PlanStep& step, const uint8_t* weights, const std::string& artifact) {
+void check_step(const plan::Plan& plan, const plan::PlanStep& step, const uint8_t* weights, const std::string& artifact) {
   const std::string where = str("artifact '", artifact, "' is damaged: step '", step.name, "' (", step.op, ")");
   ir::Graph g;
   ir::Node n;
@@ -25,12 +25,12 @@ void check_step(const planner::Plan& plan, const planner::PlanStep& step, const 
       n.inputs.push_back(-1);
       continue;
     }
-    const planner::PlanTensor& t = plan.tensors[id];
+    const plan::PlanTensor& t = plan.tensors[id];
     ir::Value v;
     v.name = t.name;
     v.dtype = t.dtype;
     v.shape = ir::shape_of(t.dims);
-    if (t.kind == planner::TensorKind::constant && t.bytes <= kMaxValueBytes) {
+    if (t.kind == plan::TensorKind::constant && t.bytes <= kMaxValueBytes) {
       auto value = std::make_shared<Tensor>(t.dtype, t.dims);
       if (t.bytes) std::memcpy(value->data(), weights + t.offset, t.bytes);
       v.constant = std::move(value);
@@ -50,7 +50,7 @@ void check_step(const planner::Plan& plan, const planner::PlanStep& step, const 
   }
   const ir::Node& node = g.nodes[0];
   for (size_t i = 0; i < step.outputs.size(); ++i) {
-    const planner::PlanTensor& t = plan.tensors[step.outputs[i]];
+    const plan::PlanTensor& t = plan.tensors[step.outputs[i]];
     const ir::Value& v = g.values[node.outputs[i]];
     if (!ir::is_static(v.shape) || v.dtype != t.dtype || ir::static_dims(v.shape) != t.dims)
       fail(where, ": output '", t.name, "' is recorded as ", dtype_name(t.dtype), dims_to_string(t.dims), ", but its inputs give ",

@@ -7,13 +7,13 @@
 #include <cstdint>
 #include <string>
 
-#include "planner/plan.h"
+#include "plan/plan.h"
 
 namespace kiln::runtime {
 
 // Re-runs the schema's shape rule on the step's input tensors (constants of at most 64 KiB are given
 // their values from `weights`, for rules that read them: a Reshape target, Slice starts) and compares
 // with the recorded outputs and kernel dtype. Throws InvalidInputError naming the artifact and step.
-void check_step(const planner::Plan& plan, const planner::PlanStep& step, const uint8_t* weights, const std::string& artifact);
+void check_step(const plan::Plan& plan, const plan::PlanStep& step, const uint8_t* weights, const std::string& artifact);
 
 }  // namespace kiln::runtime

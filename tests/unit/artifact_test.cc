@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "artifact/artifact.h"
+#include "planner/build_plan.h"
 #include "kiln/version.h"
 #include "test_util.h"
 
@@ -26,23 +27,23 @@ template <typename T> T get_le(const std::string& b, size_t at) {
 }
 
 // A hand-made plan with one step per attribute kind (the plan is not executed here).
-planner::Plan sample_plan() {
-  planner::Plan p;
+plan::Plan sample_plan() {
+  plan::Plan p;
   p.tensors = {
-      {"x", DType::f32, {2, 3}, planner::TensorKind::input, 0, 24},
-      {"w", DType::f32, {3}, planner::TensorKind::constant, 0, 12},
-      {"idx", DType::i64, {2}, planner::TensorKind::constant, 64, 16},
-      {"y", DType::f32, {2, 3}, planner::TensorKind::activation, 64, 24},
-      {"z", DType::boolean, {}, planner::TensorKind::activation, 128, 1},
+      {"x", DType::f32, {2, 3}, plan::TensorKind::input, 0, 24},
+      {"w", DType::f32, {3}, plan::TensorKind::constant, 0, 12},
+      {"idx", DType::i64, {2}, plan::TensorKind::constant, 64, 16},
+      {"y", DType::f32, {2, 3}, plan::TensorKind::activation, 64, 24},
+      {"z", DType::boolean, {}, plan::TensorKind::activation, 128, 1},
   };
-  planner::PlanStep s1;
+  plan::PlanStep s1;
   s1.op = "Add";
   s1.name = "add_1";
   s1.inputs = {0, 1};
   s1.outputs = {3};
   s1.attrs = Attr().i("axis", -1).f("alpha", 0.125).s("mode", "tanh \"quoted\"").ints("perm", {0, 2, 1})
                  .floats("scales", {0.5, -2.25});
-  planner::PlanStep s2;
+  plan::PlanStep s2;
   s2.op = "ConstantOfShape";
   s2.name = "cos";
   s2.dtype = DType::boolean;
@@ -131,7 +132,7 @@ TEST_F(ArtifactTest, AttributesOfEveryKindSurvive) {
   EXPECT_EQ(a.plan().steps[1].inputs, (std::vector<int>{2, -1}));
   EXPECT_EQ(a.plan().steps[1].dtype, DType::boolean);
   EXPECT_EQ(a.plan().tensors[4].dims, Dims{});
-  EXPECT_EQ(a.plan().tensors[2].kind, planner::TensorKind::constant);
+  EXPECT_EQ(a.plan().tensors[2].kind, plan::TensorKind::constant);
 }
 
 TEST_F(ArtifactTest, LayoutMatchesTheDocumentedHeader) {
@@ -208,9 +209,9 @@ TEST_F(ArtifactTest, MissingFileAndDirectory) {
 }
 
 TEST(PlanJson, RoundTrip) {
-  const planner::Plan p = sample_plan();
+  const plan::Plan p = sample_plan();
   const json j = artifact::plan_to_json(p);
-  const planner::Plan back = artifact::plan_from_json(j);
+  const plan::Plan back = artifact::plan_from_json(j);
   EXPECT_EQ(artifact::plan_to_json(back), j);
   ASSERT_EQ(back.tensors.size(), p.tensors.size());
   for (size_t i = 0; i < p.tensors.size(); ++i) {
@@ -250,13 +251,13 @@ TEST(PlanJson, RejectsBadPlans) {
 
 TEST_F(ArtifactTest, CorruptPlanJsonWithValidChecksumIsReported) {
   // A writer bug (not disk damage): valid checksums around a plan that names a bad tensor index.
-  planner::Plan p = sample_plan();
+  plan::Plan p = sample_plan();
   p.steps[0].outputs = {77};
   const std::string bad = dir.file("badplan.kiln");
   artifact::write_artifact(bad, sample_meta(), p, sample_weights());
   EXPECT_KILN_ERROR(artifact::MappedArtifact a(bad), {"bad plan", "tensor index 77"});
   // A constant that claims to lie past the end of WEIGHTS.
-  planner::Plan q = sample_plan();
+  plan::Plan q = sample_plan();
   q.tensors[2].offset = 120;
   artifact::write_artifact(bad, sample_meta(), q, sample_weights());
   EXPECT_KILN_ERROR(artifact::MappedArtifact a(bad), {"weight 'idx' lies outside the WEIGHTS section"});
@@ -277,13 +278,13 @@ TEST(ArtifactBuckets, SeveralPlansSharedWeightsAndExtraSections) {
   const uint64_t oa = blob.place(a, sizeof a), ob = blob.place(b, sizeof b), oa2 = blob.place(a, sizeof a);
   EXPECT_EQ(oa, oa2);  // the same bytes again: shared
   EXPECT_NE(oa, ob);
-  EXPECT_EQ(ob % planner::kAlignment, 0u);
-  planner::Plan p0 = sample_plan(), p1 = sample_plan();
+  EXPECT_EQ(ob % plan::kAlignment, 0u);
+  plan::Plan p0 = sample_plan(), p1 = sample_plan();
   p1.tensors[0].dims = {2, 3};
   p1.steps.pop_back();
-  std::vector<const planner::Plan*> plans = {&p0, &p1};
+  std::vector<const plan::Plan*> plans = {&p0, &p1};
   const std::string path = dir.file("b.kiln");
-  blob.bytes.resize(planner::align_up(std::max<size_t>(blob.bytes.size(), 128)), '\0');
+  blob.bytes.resize(plan::align_up(std::max<size_t>(blob.bytes.size(), 128)), '\0');
   artifact::write_artifact(path, sample_meta(), plans, blob.bytes, {{"VOCAB", "[PAD]\n[UNK]\n"}});
   artifact::MappedArtifact art(path);
   ASSERT_EQ(art.plan_count(), 2u);

@@ -1,5 +1,6 @@
 // kiln::Engine: replicas and pipelines give the single session's results, requests of any row count,
 // the dynamic batcher merging requests, a full queue rejecting, many threads at once, bad options.
+#include <cstring>
 #include <atomic>
 #include <functional>
 #include <tuple>
@@ -11,9 +12,11 @@
 #include "kiln/session.h"
 #include "passes/batch_axes.h"
 #include "passes/passes.h"
-#include "planner/plan.h"
-#include "planner/stages.h"
+#include "plan/plan.h"
+#include "plan/stages.h"
 #include "compile_graph.h"
+#include "kiln/sample_inputs.h"
+#include "kiln/version.h"
 #include "test_util.h"
 
 namespace kiln::test {
@@ -157,6 +160,25 @@ TEST_F(EngineTest, OneMappingForEveryReplicaAndSlot) {
   EXPECT_EQ(info.inputs[0].compiled, (Dims{4, 5, 8}));
   EXPECT_EQ(info.outputs[0].request, (Dims{-1, 5, 8}));
   EXPECT_EQ(info.task, Task::other);
+
+  // The plan as tools show it: every step with its kernel on this CPU and its shapes.
+  const PlanInfo plan = m->plan_info(0);
+  ASSERT_FALSE(plan.steps.empty());
+  EXPECT_GT(plan.arena_bytes, 0u);
+  for (const StepInfo& st : plan.steps) {
+    EXPECT_FALSE(st.kernel.empty()) << st.op;
+    EXPECT_FALSE(st.outputs.empty()) << st.op;
+  }
+  EXPECT_EQ(plan.steps.back().outputs.back(), "f32[4,5,8]");
+  EXPECT_THROW(m->plan_info(1), InvalidInputError);
+  EXPECT_EQ(m->file().format_version, kArtifactFormatVersion);
+  EXPECT_GT(m->file().bytes, plan.weight_bytes);
+
+  // Sample inputs come in the model's shapes, deterministically.
+  const std::vector<NamedTensor> a = make_sample_inputs(s), b = make_sample_inputs(e2);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].tensor.dims(), (Dims{4, 5, 8}));
+  EXPECT_EQ(std::memcmp(a[0].tensor.data(), b[0].tensor.data(), a[0].tensor.nbytes()), 0);
 }
 
 TEST_F(EngineTest, DynamicBatcherMergesQueuedRequests) {
@@ -249,7 +271,7 @@ TEST(PipelineStages, BalancedCutsCoverEveryStep) {
   TempDir dir;
   compile_stack(dir.file("s.kiln"), 2, 6);
   artifact::MappedArtifact art(dir.file("s.kiln"));
-  planner::Stages st = planner::cut_stages(art.plan(), 3);
+  plan::Stages st = plan::cut_stages(art.plan(), 3);
   ASSERT_EQ(st.bounds.size(), 4u);
   EXPECT_EQ(st.bounds.front(), 0u);
   EXPECT_EQ(st.bounds.back(), art.plan().steps.size());

@@ -2,7 +2,7 @@
 #include <cstring>
 
 #include "passes/passes.h"
-#include "planner/plan.h"
+#include "planner/build_plan.h"
 #include "test_util.h"
 
 namespace kiln::test {
@@ -19,7 +19,7 @@ bool memory_overlaps(const Lifetime& a, const Lifetime& b) {
 // Every pair alive at the same time is disjoint in memory; everything is 64-aligned and inside the arena.
 ::testing::AssertionResult valid_placement(const std::vector<Lifetime>& lt, uint64_t arena) {
   for (size_t i = 0; i < lt.size(); ++i) {
-    if (lt[i].offset % planner::kAlignment != 0)
+    if (lt[i].offset % plan::kAlignment != 0)
       return ::testing::AssertionFailure() << "tensor " << i << " at unaligned offset " << lt[i].offset;
     if (lt[i].offset + lt[i].bytes > arena)
       return ::testing::AssertionFailure() << "tensor " << i << " ends at " << lt[i].offset + lt[i].bytes
@@ -47,7 +47,7 @@ TEST(PlaceLifetimes, RandomLifetimesNeverOverlapInMemory) {
       l.first = static_cast<int>(next(60));
       l.last = l.first + static_cast<int>(next(8));
       l.bytes = 1 + next(5000);
-      sum += planner::align_up(l.bytes);
+      sum += plan::align_up(l.bytes);
     }
     const uint64_t arena = planner::place_lifetimes(lt);
     ASSERT_TRUE(valid_placement(lt, arena)) << "trial " << trial;
@@ -61,8 +61,8 @@ TEST(PlaceLifetimes, ChainReusesTwoSlots) {
   for (int i = 0; i < 10; ++i) lt.push_back({i, i + 1, 100, 0});
   const uint64_t arena = planner::place_lifetimes(lt);
   EXPECT_TRUE(valid_placement(lt, arena));
-  EXPECT_EQ(arena, 2 * planner::align_up(100));
-  EXPECT_LT(arena, 10 * planner::align_up(100));
+  EXPECT_EQ(arena, 2 * plan::align_up(100));
+  EXPECT_LT(arena, 10 * plan::align_up(100));
 }
 
 TEST(PlaceLifetimes, DisjointLifetimesShareOffsetZero) {
@@ -76,10 +76,10 @@ TEST(PlaceLifetimes, AlignmentOfTinyTensors) {
   const uint64_t arena = planner::place_lifetimes(lt);
   EXPECT_TRUE(valid_placement(lt, arena));
   EXPECT_EQ(arena, 128u + 64u + 64u);  // 65 bytes take two 64-byte units, each 1-byte tensor one
-  EXPECT_EQ(planner::align_up(0), 0u);
-  EXPECT_EQ(planner::align_up(1), 64u);
-  EXPECT_EQ(planner::align_up(64), 64u);
-  EXPECT_EQ(planner::align_up(65), 128u);
+  EXPECT_EQ(plan::align_up(0), 0u);
+  EXPECT_EQ(plan::align_up(1), 64u);
+  EXPECT_EQ(plan::align_up(64), 64u);
+  EXPECT_EQ(plan::align_up(65), 128u);
 }
 
 TEST(PlaceLifetimes, FillsGapBetweenBusyBlocks) {
@@ -94,7 +94,7 @@ TEST(PlaceLifetimes, FillsGapBetweenBusyBlocks) {
 // x: f32[2,3] -> a = Add(x, w1) -> b = Exp(a) -> c = Neg(b) -> d = Where(flag, c, a) (graph output)
 struct PlannedChain {
   GraphBuilder b;
-  planner::Plan plan;
+  plan::Plan plan;
   std::string weights;
 };
 PlannedChain planned_chain() {
@@ -119,14 +119,14 @@ PlannedChain planned_chain() {
 
 TEST(BuildPlan, TensorsKindsAndWeightsLayout) {
   PlannedChain p = planned_chain();
-  const planner::Plan& plan = p.plan;
+  const plan::Plan& plan = p.plan;
   ASSERT_EQ(plan.tensors.size(), p.b.g.values.size());
-  auto t = [&](const std::string& name) -> const planner::PlanTensor& {
+  auto t = [&](const std::string& name) -> const plan::PlanTensor& {
     return plan.tensors.at(p.b.g.find_value(name));
   };
-  EXPECT_EQ(t("x").kind, planner::TensorKind::input);
-  EXPECT_EQ(t("a").kind, planner::TensorKind::activation);
-  EXPECT_EQ(t("w1").kind, planner::TensorKind::constant);
+  EXPECT_EQ(t("x").kind, plan::TensorKind::input);
+  EXPECT_EQ(t("a").kind, plan::TensorKind::activation);
+  EXPECT_EQ(t("w1").kind, plan::TensorKind::constant);
   EXPECT_EQ(t("x").dims, (Dims{2, 3}));
   EXPECT_EQ(t("x").bytes, 24u);
   EXPECT_EQ(t("w2").bytes, 40u);
@@ -146,16 +146,16 @@ TEST(BuildPlan, TensorsKindsAndWeightsLayout) {
 
 TEST(BuildPlan, ArenaOffsetsRespectLifetimes) {
   PlannedChain p = planned_chain();
-  const planner::Plan& plan = p.plan;
+  const plan::Plan& plan = p.plan;
   const int n = static_cast<int>(plan.steps.size());
   // Recompute lifetimes from the plan: inputs live from before step 0, outputs until after the last.
   std::vector<Lifetime> lt;
   for (size_t v = 0; v < plan.tensors.size(); ++v) {
-    const planner::PlanTensor& t = plan.tensors[v];
-    if (t.kind == planner::TensorKind::constant) continue;
+    const plan::PlanTensor& t = plan.tensors[v];
+    if (t.kind == plan::TensorKind::constant) continue;
     int first = n, last = -1;
     for (int s = 0; s < n; ++s) {
-      const planner::PlanStep& st = plan.steps[s];
+      const plan::PlanStep& st = plan.steps[s];
       // An in-place step (output 0 placed over input 0) consumes its input as it writes: the input's
       // life ends just before that step.
       const bool in_place = !st.inputs.empty() && st.inputs[0] == static_cast<int>(v) &&
@@ -165,20 +165,20 @@ TEST(BuildPlan, ArenaOffsetsRespectLifetimes) {
       for (int out : plan.steps[s].outputs)
         if (out == static_cast<int>(v)) first = std::min(first, s);
     }
-    if (t.kind == planner::TensorKind::input) first = -1;
+    if (t.kind == plan::TensorKind::input) first = -1;
     for (int o : plan.outputs)
       if (o == static_cast<int>(v)) last = n;
     lt.push_back({first, std::max(first, last), t.bytes, t.offset});
   }
   EXPECT_TRUE(valid_placement(lt, plan.arena_bytes));
   uint64_t sum = 0;
-  for (const Lifetime& l : lt) sum += planner::align_up(l.bytes);
+  for (const Lifetime& l : lt) sum += plan::align_up(l.bytes);
   EXPECT_LT(plan.arena_bytes, sum) << "e is dead after Neg; later tensors can reuse its memory";
 }
 
 TEST(BuildPlan, StepsCarryOpNameDtypeAndAttrs) {
   PlannedChain p = planned_chain();
-  const planner::Plan& plan = p.plan;
+  const plan::Plan& plan = p.plan;
   ASSERT_EQ(plan.steps.size(), 5u);
   EXPECT_EQ(plan.steps[0].op, "Add");
   EXPECT_EQ(plan.steps[0].name, "a");
@@ -217,7 +217,7 @@ TEST(PlannerInPlace, ElementwiseChainReusesItsInputsMemory) {
   b.output(b.node1("Add", {s, y}, "out"));
   passes::fold_constants(b.g);
   std::string weights;
-  planner::Plan p = planner::build_plan(b.g, weights);
+  plan::Plan p = planner::build_plan(b.g, weights);
   auto offset = [&](const char* name) { return p.tensors[b.g.find_value(name)].offset; };
   EXPECT_EQ(offset("r"), offset("m"));
   EXPECT_EQ(offset("s"), offset("m"));
@@ -234,7 +234,7 @@ TEST(PlannerInPlace, InputStillReadLaterIsNotOverwritten) {
   b.output(b.node1("Add", {r, e}, "out"));  // e is read again after Relu
   passes::fold_constants(b.g);
   std::string weights;
-  planner::Plan p = planner::build_plan(b.g, weights);
+  plan::Plan p = planner::build_plan(b.g, weights);
   EXPECT_NE(p.tensors[b.g.find_value("r")].offset, p.tensors[b.g.find_value("e")].offset);
 }
 

@@ -10,7 +10,7 @@
 #include "artifact/artifact.h"
 #include "kiln/session.h"
 #include "passes/passes.h"
-#include "planner/plan.h"
+#include "planner/build_plan.h"
 #include "test_util.h"
 
 namespace {
@@ -77,7 +77,7 @@ void compile_block(const std::string& path) {
   o.seq = S;
   passes::run_passes(b.g, o);
   std::string weights;
-  planner::Plan plan = planner::build_plan(b.g, weights);
+  plan::Plan plan = planner::build_plan(b.g, weights);
   nlohmann::json meta = {{"options", {{"batch", o.batch}, {"seq", o.seq}}}};
   artifact::write_artifact(path, meta, plan, weights);
 }
@@ -109,7 +109,7 @@ TEST(SessionAllocations, OwnKernelsAllocateNothing) {
   o.seq = 5;
   passes::run_passes(b.g, o);
   std::string weights;
-  planner::Plan plan = planner::build_plan(b.g, weights);
+  plan::Plan plan = planner::build_plan(b.g, weights);
   TempDir dir;
   artifact::write_artifact(dir.file("ew.kiln"), {{"options", {{"batch", 2}, {"seq", 5}}}}, plan, weights);
   Session session(dir.file("ew.kiln"));

@@ -4,7 +4,7 @@
 #include "artifact/artifact.h"
 #include "kiln/session.h"
 #include "passes/passes.h"
-#include "planner/plan.h"
+#include "planner/build_plan.h"
 #include "test_util.h"
 
 namespace kiln::test {
@@ -29,7 +29,7 @@ void compile_tiny(const std::string& path, int64_t batch) {
   o.batch = batch;
   passes::run_passes(b.g, o);
   std::string weights;
-  planner::Plan plan = planner::build_plan(b.g, weights);
+  plan::Plan plan = planner::build_plan(b.g, weights);
   nlohmann::json meta = {{"options", {{"batch", o.batch}, {"seq", o.seq}}}};
   artifact::write_artifact(path, meta, plan, weights);
 }
@@ -120,35 +120,35 @@ TEST_F(SessionTest, KernelErrorNamesStepAndNode) {
 // index tensors by those shapes (a crafted artifact could otherwise make one read out of bounds).
 TEST(SessionLoad, StepsAreCheckedAgainstTheirSchemas) {
   TempDir dir;
-  auto write = [&](const std::string& name, const std::function<void(planner::Plan&)>& damage) {
+  auto write = [&](const std::string& name, const std::function<void(plan::Plan&)>& damage) {
     GraphBuilder b;
     int x = b.input("x", DType::f32, shape({2, 3}));
     b.output(b.node1("MatMul", {x, b.constant("w", tensor<float>({3, 2}, {1, 0, 0, 1, 1, 1}))}, "y"));
     CompileOptions o;
     passes::run_passes(b.g, o);
     std::string weights;
-    planner::Plan plan = planner::build_plan(b.g, weights);
+    plan::Plan plan = planner::build_plan(b.g, weights);
     damage(plan);
     artifact::write_artifact(dir.file(name), {{"options", {{"batch", 0}, {"seq", 0}}}}, plan, weights);
     return dir.file(name);
   };
-  EXPECT_NO_THROW(Session(write("good.kiln", [](planner::Plan&) {})));
+  EXPECT_NO_THROW(Session(write("good.kiln", [](plan::Plan&) {})));
   // The input recorded as [2,2] (a smaller tensor, inside the arena): K no longer matches the weight.
-  const std::string narrow = write("narrow.kiln", [](planner::Plan& p) {
-    planner::PlanTensor& t = p.tensors[p.inputs[0]];
+  const std::string narrow = write("narrow.kiln", [](plan::Plan& p) {
+    plan::PlanTensor& t = p.tensors[p.inputs[0]];
     t.dims = {2, 2};
     t.bytes = 16;
   });
   EXPECT_KILN_ERROR(Session s(narrow), {"is damaged: step", "its inputs do not fit the op"});
   // The output recorded smaller than the op writes.
-  const std::string small = write("small.kiln", [](planner::Plan& p) {
-    planner::PlanTensor& t = p.tensors[p.outputs[0]];
+  const std::string small = write("small.kiln", [](plan::Plan& p) {
+    plan::PlanTensor& t = p.tensors[p.outputs[0]];
     t.dims = {1, 2};
     t.bytes = 8;
   });
   EXPECT_KILN_ERROR(Session s(small), {"is damaged: step", "output 'y' is recorded as f32[1,2], but its inputs give f32[2,2]"});
   // The kernel keyed on another dtype than its tensors.
-  const std::string keyed = write("keyed.kiln", [](planner::Plan& p) { p.steps[0].dtype = DType::bf16; });
+  const std::string keyed = write("keyed.kiln", [](plan::Plan& p) { p.steps[0].dtype = DType::bf16; });
   EXPECT_KILN_ERROR(Session s(keyed), {"is damaged: step", "kernel dtype is recorded as bf16"});
 }
 

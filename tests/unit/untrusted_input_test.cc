@@ -180,9 +180,9 @@ TEST(TorchPickleBytes, NotAZipIsAnError) {
 TEST(ArtifactBytes, OpensFromMemoryWithTheSameChecks) {
   TempDir dir;
   // The smallest artifact: one input copied to the output by an Identity-like step is enough for parsing.
-  planner::Plan p;
-  p.tensors = {{"x", DType::f32, {2}, planner::TensorKind::input, 0, 8}, {"y", DType::f32, {2}, planner::TensorKind::activation, 64, 8}};
-  planner::PlanStep s;
+  plan::Plan p;
+  p.tensors = {{"x", DType::f32, {2}, plan::TensorKind::input, 0, 8}, {"y", DType::f32, {2}, plan::TensorKind::activation, 64, 8}};
+  plan::PlanStep s;
   s.op = "Relu";
   s.name = "relu";
   s.inputs = {0};
@@ -205,7 +205,7 @@ TEST(ArtifactBytes, OpensFromMemoryWithTheSameChecks) {
   EXPECT_KILN_ERROR(artifact::MappedArtifact a(dir.file("b.kiln")), {"bad metadata: META options: field 'batch' must be an integer, found a string"});
   artifact::write_artifact(dir.file("c.kiln"), {{"seq_buckets", {8}}}, p, std::string(64, '\0'));
   EXPECT_KILN_ERROR(artifact::MappedArtifact a(dir.file("c.kiln")), {"bad metadata: META: field 'options' is missing"});
-  planner::Plan q = p;
+  plan::Plan q = p;
   q.tensors[1].bytes = 4;  // f32[2] needs 8
   artifact::write_artifact(dir.file("d.kiln"), {{"options", nlohmann::json::object()}}, q, std::string(64, '\0'));
   EXPECT_KILN_ERROR(artifact::MappedArtifact a(dir.file("d.kiln")), {"bad plan: plan tensor 1 'y' has 4 bytes, fewer than its f32[2] needs (8)"});
@@ -214,7 +214,7 @@ TEST(ArtifactBytes, OpensFromMemoryWithTheSameChecks) {
   artifact::write_artifact(dir.file("e.kiln"), {{"options", nlohmann::json::object()}}, q, std::string(64, '\0'));
   EXPECT_KILN_ERROR(artifact::MappedArtifact a(dir.file("e.kiln")), {"plan tensor 1 'y' [128, +8) lies outside the 128-byte arena"});
   q = p;
-  q.tensors[1].kind = planner::TensorKind::constant;
+  q.tensors[1].kind = plan::TensorKind::constant;
   artifact::write_artifact(dir.file("f.kiln"), {{"options", nlohmann::json::object()}}, q, std::string(64, '\0'));
   EXPECT_KILN_ERROR(artifact::MappedArtifact a(dir.file("f.kiln")), {"plan step 0 ('relu') writes the constant tensor 'y'"});
 }

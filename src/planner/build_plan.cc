@@ -1,4 +1,4 @@
-#include "planner/plan.h"
+#include "planner/build_plan.h"
 
 #include <algorithm>
 #include <cstring>
@@ -8,6 +8,12 @@
 #include "ops/op_schema.h"
 
 namespace kiln::planner {
+
+using plan::align_up;
+using plan::Plan;
+using plan::PlanStep;
+using plan::PlanTensor;
+using plan::TensorKind;
 
 uint64_t place_lifetimes(std::vector<Lifetime>& lt) {
   // Largest first, each at the lowest offset that does not collide with an already placed tensor whose

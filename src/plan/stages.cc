@@ -1,49 +1,20 @@
-#include "planner/stages.h"
+#include "plan/stages.h"
 
 #include <algorithm>
 
-#include "kernels/kernel.h"
 #include "kiln/error.h"
-#include "runtime/step_cost.h"
+#include "ops/op_schema.h"
+#include "plan/cost.h"
 
-namespace kiln::planner {
-namespace {
-
-constexpr double kBytesPerSecond = 20e9;  // nominal memory bandwidth of one core
-
-double flops_per_second(DType t) {
-  switch (t) {
-    case DType::bf16: return 350e9;
-    case DType::i8: return 700e9;
-    default: return 180e9;
-  }
-}
-
-}  // namespace
-
-double step_cost(const Plan& plan, size_t i) {
-  const PlanStep& s = plan.steps[i];
-  ir::Attrs attrs = s.attrs;
-  kernels::KernelContext ctx{attrs, {}, {}};
-  double bytes = 0;
-  for (int in : s.inputs) {
-    ctx.inputs.push_back(in < 0 ? kernels::TensorArg{} : kernels::TensorArg{plan.tensors[in].dtype, plan.tensors[in].dims, nullptr});
-    if (in >= 0) bytes += static_cast<double>(plan.tensors[in].bytes);
-  }
-  for (int out : s.outputs) {
-    ctx.outputs.push_back({plan.tensors[out].dtype, plan.tensors[out].dims, nullptr});
-    bytes += static_cast<double>(plan.tensors[out].bytes);
-  }
-  const bool compute = s.op == "FusedMatMul" || s.op == "MatMul" || s.op == "Gemm" || s.op == "MultiHeadAttention";
-  const double flops = compute ? runtime::step_flops(ctx, s.op) : 0;
-  return flops / flops_per_second(s.dtype) + bytes / kBytesPerSecond;
-}
+namespace kiln::plan {
 
 int count_layers(const Plan& plan) {
   int attention = 0, gemm = 0;
   for (const PlanStep& s : plan.steps) {
-    attention += s.op == "MultiHeadAttention";
-    gemm += s.op == "FusedMatMul" || s.op == "MatMul" || s.op == "Gemm";
+    const ops::OpSchema* schema = ops::find_schema(s.op);
+    if (!schema) continue;
+    attention += schema->compute == ops::ComputeKind::attention;
+    gemm += schema->compute == ops::ComputeKind::gemm;
   }
   return attention ? attention : std::max(gemm, 1);
 }
@@ -73,4 +44,4 @@ Stages cut_stages(const Plan& plan, int stages) {
   return st;
 }
 
-}  // namespace kiln::planner
+}  // namespace kiln::plan
