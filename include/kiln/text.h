@@ -22,12 +22,14 @@ namespace kiln {
 
 struct LabelScore {
   std::string label;  // the model's class name, or LABEL_<i> when it has none
+  int64_t index = 0;  // the class index i
   double score = 0;   // softmax probability
   float logit = 0;
 };
 
 struct Classification {
   std::string label;               // the most likely class
+  int64_t index = 0;               // its class index (the first of equal scores)
   double score = 0;                // its probability
   std::vector<LabelScore> scores;  // every class, most likely first
   size_t tokens = 0;               // tokens the text (and pair) took, specials included
@@ -49,6 +51,8 @@ struct Embedding {
 std::vector<Embedding> embed(Engine& engine, const std::vector<std::string>& texts, bool normalize = false);
 
 // The pieces, for front ends that batch or print themselves:
+// the model's tokenizer (throws InvalidInputError naming the artifact when it has none);
+const WordPieceTokenizer& tokenizer_of(const Model& model);
 // encodings of texts (and pairs), truncated to the model's longest compiled length;
 std::vector<Encoding> encode_texts(const Model& model, const std::vector<std::string>& texts,
                                    const std::vector<std::string>& pairs = {});

@@ -11,7 +11,6 @@
 
 #include "cli/commands.h"
 #include "cli/sample_inputs.h"
-#include "cli/text_model.h"
 #include "kiln/error.h"
 #include "kiln/engine.h"
 #include "kiln/npy.h"

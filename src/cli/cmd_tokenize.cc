@@ -5,8 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/text_model.h"
 #include "kiln/error.h"
+#include "kiln/model.h"
+#include "kiln/text.h"
 #include "kiln/tokenizer.h"
 
 namespace kiln::cli {
@@ -35,7 +36,7 @@ Command add_tokenize(CLI::App& app) {
     if (!text_opt->count() && args->lines.empty()) fail("give --text TEXT (or --lines FILE)");
     const WordPieceTokenizer tok = !args->vocab.empty() ? WordPieceTokenizer::from_vocab_file(args->vocab, !args->cased)
                                    : !args->tokenizer.empty() ? WordPieceTokenizer::from_tokenizer_json(args->tokenizer)
-                                                              : load_text_model(args->artifact).tokenizer;
+                                                              : tokenizer_of(*Model::open(args->artifact));
     auto as_json = [](const Encoding& e) {
       return nlohmann::json{{"tokens", e.tokens}, {"ids", e.ids}, {"token_type_ids", e.token_type_ids}, {"attention_mask", e.attention_mask}};
     };

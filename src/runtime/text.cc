@@ -9,11 +9,6 @@
 namespace kiln {
 namespace {
 
-const WordPieceTokenizer& tokenizer_of(const Model& model) {
-  if (!model.tokenizer())
-    fail("artifact '", model.info().path, "' has no tokenizer: compile it with --vocab vocab.txt or --tokenizer tokenizer.json");
-  return *model.tokenizer();
-}
 
 std::string label_of(const ModelInfo& info, size_t i) {
   return i < info.labels.size() ? info.labels[i] : "LABEL_" + std::to_string(i);
@@ -30,6 +25,12 @@ const Tensor& matrix_output(const std::vector<NamedTensor>& out, size_t rows, co
 }
 
 }  // namespace
+
+const WordPieceTokenizer& tokenizer_of(const Model& model) {
+  if (!model.tokenizer())
+    fail("artifact '", model.info().path, "' has no tokenizer: compile it with --vocab vocab.txt or --tokenizer tokenizer.json");
+  return *model.tokenizer();
+}
 
 std::vector<Encoding> encode_texts(const Model& model, const std::vector<std::string>& texts,
                                    const std::vector<std::string>& pairs) {
@@ -72,10 +73,11 @@ std::vector<Classification> classifications(const Model& model, const Tensor& lo
     const double mx = n ? *std::max_element(x, x + n) : 0;
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) sum += std::exp(x[i] - mx);
-    for (int64_t i = 0; i < n; ++i) out[r].scores.push_back({label_of(model.info(), i), std::exp(x[i] - mx) / sum, x[i]});
+    for (int64_t i = 0; i < n; ++i) out[r].scores.push_back({label_of(model.info(), i), i, std::exp(x[i] - mx) / sum, x[i]});
     std::stable_sort(out[r].scores.begin(), out[r].scores.end(), [](const LabelScore& a, const LabelScore& b) { return a.score > b.score; });
     if (n) {
       out[r].label = out[r].scores[0].label;
+      out[r].index = out[r].scores[0].index;
       out[r].score = out[r].scores[0].score;
     }
   }

@@ -130,6 +130,10 @@ def main():
     out("calibration", "two_rows.jsonl", json.dumps({"input_ids": list(range(101, 109)), "attention_mask": [1] * 8}) + "\n\n" +
         json.dumps({"attention_mask": [[1, 1, 1, 1], [0, 0, 0, 0]], "input_ids": [[1, 2, 3, 4], [0, 0, 0, 0]]}) + "\n")
 
+    # labelled TSV (kiln eval --data): SST-2 style with a header, MRPC style pairs without one
+    out("labeled_tsv", "sst2.tsv", "sentence\tlabel\r\nit 's a charming journey \t1\n\nunfunny\t0\n")
+    out("labeled_tsv", "pairs.tsv", "1\tthe cat sat\ta cat was sitting\n0\tyes\tno\n")
+
 
 if __name__ == "__main__":
     main()
