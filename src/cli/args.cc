@@ -40,6 +40,11 @@ void add_threads_option(CLI::App* cmd, int& threads) {
   cmd->add_option("--threads", threads, "Intra-op threads (default: one per available CPU)");
 }
 
+void add_wait_policy_option(CLI::App* cmd) {
+  cmd->add_option("--wait-policy", "How idle OpenMP threads wait: default, active (spin) or passive (sleep)")
+      ->type_name("POLICY");
+}
+
 void check_threads(int threads) {
   if (threads < 0) fail("--threads must be >= 0, got ", threads);
 }

@@ -17,6 +17,9 @@ CLI::Option* add_repeated_option(CLI::App* cmd, const std::string& flags, std::v
                                  const std::string& help);
 // --threads N (0 = one per available CPU).
 void add_threads_option(CLI::App* cmd, int& threads);
+// --wait-policy default|active|passive: how idle OpenMP threads wait (kiln/wait_policy.h). main() applies
+// it before the command runs (re-executing kiln when the policy must change).
+void add_wait_policy_option(CLI::App* cmd);
 // Throws for a negative --threads: "--threads must be >= 0, got -1".
 void check_threads(int threads);
 // Throws "<what> must be a positive integer, got <v>" unless v > 0 (what: "--batch", "--dim seq").

@@ -21,6 +21,7 @@
 #include "kiln/session.h"
 #include "kiln/stats.h"
 #include "kiln/version.h"
+#include "kiln/wait_policy.h"
 #include "util/file.h"
 
 namespace kiln::cli {
@@ -158,6 +159,7 @@ int run_benches(const BenchArgs& args) {
         {"options", b.meta.at("options")},
         {"kiln_version", version()},
         {"cpu_tier", kernel_tier()},
+        {"wait_policy", wait_policy_name(current_wait_policy())},
     };
     if (benches.size() > 1) {
       const CompileReport::Verification v = compare_sessions(*b.session, *benches[base].session, check);
@@ -214,6 +216,7 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--warmup", args->warmup, "Untimed runs first (default 3)");
   cmd->add_option("--rounds", args->rounds, "Interleaved rounds over the artifacts (default 1, or 3 with several)");
   add_threads_option(cmd, args->threads);
+  add_wait_policy_option(cmd);
   add_repeated_option(cmd, "-i,--input", args->inputs, "NAME=FILE.npy (default: generated from the compiled shapes)");
   cmd->add_option("--json", args->json, "Also write the results as JSON to this file");
   // Sweep mode: any of these runs every combination on the serving engine (docs/tuning.md).

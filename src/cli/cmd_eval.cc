@@ -68,6 +68,7 @@ Command add_eval(CLI::App& app) {
   cmd->add_option("--header", args->columns.header, "auto (a first line whose label is not an integer), yes or no");
   cmd->add_option("--json", args->json, "Also write the report as JSON to this file");
   add_threads_option(cmd, args->threads);
+  add_wait_policy_option(cmd);
   return [args]() {
     check_threads(args->threads);
     if (args->columns.header != "auto" && args->columns.header != "yes" && args->columns.header != "no")

@@ -25,6 +25,7 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("--iterations", args->iterations, "Profiled runs, averaged (default 10)");
   cmd->add_option("--warmup", args->warmup, "Unprofiled runs first (default 2)");
   add_threads_option(cmd, args->threads);
+  add_wait_policy_option(cmd);
   cmd->add_option("--top", args->top, "Steps to list, slowest first (default 25; 0 = all)");
   cmd->add_option("--trace", args->trace, "Write the last run as a Chrome trace JSON (chrome://tracing, Perfetto)");
   add_repeated_option(cmd, "-i,--input", args->inputs, "NAME=FILE.npy (default: generated from the compiled shapes)");

@@ -93,6 +93,7 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--text-pair", args->pair, "A second text, for sentence-pair models");
   cmd->add_flag("--json", args->json, "With --text: print the result as JSON");
   add_threads_option(cmd, args->threads);
+  add_wait_policy_option(cmd);
   cmd->add_flag("--truncate", args->truncate, "Cut sequences longer than the longest compiled length instead of failing");
   return [args, text_opt]() {
     check_threads(args->threads);

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "kiln/error.h"
 #include "kiln/version.h"
+#include "kiln/wait_policy.h"
 
 namespace kiln::cli {
 
@@ -36,9 +37,8 @@ void print_error(const std::string& msg) { std::fprintf(stderr, "kiln: error: %s
 
 int main(int argc, char** argv) {
   using namespace kiln::cli;
-  // No OMP_WAIT_POLICY here: libgomp reads it in a constructor when it is loaded, before main, so a
-  // setenv() at this point changes nothing (checked: CPU time of an idle team is the same with and
-  // without it). The policy is the caller's environment (docs/cli.md).
+  // OMP_WAIT_POLICY is read by libgomp when it loads, before main: a command's --wait-policy is applied
+  // by re-executing kiln (kiln::ensure_wait_policy), before the command does anything.
   CLI::App app{"kiln: ahead-of-time compiler and runtime for transformer inference on CPUs.\n"
                "Typical use: analyze -> compile -> inspect -> run.",
                "kiln"};
@@ -84,8 +84,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    for (auto& [sub, run] : commands)
-      if (sub->parsed()) return run();
+    for (auto& [sub, run] : commands) {
+      if (!sub->parsed()) continue;
+      if (const CLI::Option* o = sub->get_option_no_throw("--wait-policy"); o && o->count())
+        kiln::ensure_wait_policy(kiln::parse_wait_policy(o->as<std::string>()), argv);
+      return run();
+    }
     print_error("no subcommand given (see 'kiln --help')");
     return 2;
   } catch (const kiln::InternalError& e) {
