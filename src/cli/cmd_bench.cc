@@ -1,63 +1,19 @@
 // kiln bench: throughput and latency of one artifact, or of several (one model in several precisions)
-// side by side with their accuracy against the fp32 one. The JSON it writes is documented in
-// docs/cli.md and kept stable: other tools (bench/e2e/compare) read it.
-#include <sys/resource.h>
-
+// side by side with their accuracy against the fp32 one; with sweep flags, the serving Engine under
+// concurrent clients. The measuring is the library's (kiln/bench.h); this file parses flags and prints.
+// The JSON it writes is documented in docs/cli.md and kept stable: other tools (bench/e2e/compare) read it.
 #include <algorithm>
-#include <memory>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 
-#include <nlohmann/json.hpp>
-
-#include "cli/commands.h"
 #include "cli/bench_sweep.h"
+#include "cli/commands.h"
 #include "cli/sample_inputs.h"
-#include "kiln/sample_inputs.h"
-#include "kiln/compiler.h"
+#include "kiln/bench.h"
 #include "kiln/error.h"
-#include "kiln/model.h"
-#include "kiln/session.h"
-#include "kiln/stats.h"
-#include "kiln/version.h"
-#include "kiln/wait_policy.h"
 #include "util/file.h"
 
 namespace kiln::cli {
 namespace {
-
-// One artifact under measurement.
-struct Bench {
-  std::string path;
-  std::unique_ptr<Session> session;
-  nlohmann::json meta;
-  std::vector<double> lat;  // ms per call, over all rounds
-  double seconds = 0;       // timed wall time, over all rounds
-  std::vector<NamedTensor> outputs;
-};
-
-void measure(Bench& b, const std::vector<NamedTensor>& inputs, double seconds) {
-  using clock = std::chrono::steady_clock;
-  const clock::time_point start = clock::now();
-  double elapsed = 0;
-  size_t calls = 0;
-  while (elapsed < seconds || calls < 3) {
-    const clock::time_point t0 = clock::now();
-    b.session->run(inputs, b.outputs);
-    const clock::time_point t1 = clock::now();
-    b.lat.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    elapsed = std::chrono::duration<double>(t1 - start).count();
-    ++calls;
-  }
-  b.seconds += elapsed;
-}
-
-std::string specs_text(const std::vector<TensorSpec>& specs) {
-  std::string s;
-  for (const TensorSpec& t : specs) s += (s.empty() ? "" : ", ") + t.name + ": " + dtype_name(t.dtype) + dims_to_string(t.dims);
-  return s;
-}
 
 struct BenchArgs {
   std::vector<std::string> artifacts;
@@ -65,140 +21,65 @@ struct BenchArgs {
   std::vector<std::string> inputs;
   double seconds = 10;
   int warmup = 3, threads = 0, rounds = 0;
-  // Sweep (bench_sweep.h)
+  // Sweep (kiln::bench_sweep)
   std::string batch, instances, pipeline, concurrency, csv, plot;
   int64_t max_delay_us = 0;
-  double cost_per_hour = kDefaultCostPerHour, latency_budget_ms = 0;
+  double cost_per_hour = SweepOptions().cost_per_hour, latency_budget_ms = 0;
 };
 
-// Any sweep flag: every combination on the serving engine (bench_sweep.h).
+// Any sweep flag: every combination on the serving engine (docs/tuning.md).
 int run_sweep(const BenchArgs& args) {
-  auto list = [](const char* flag, const std::string& text, int dflt) {
-    return text.empty() ? std::vector<int>{dflt} : parse_int_list<int>(flag, text);
+  auto list = [](const char* flag, const std::string& text, std::vector<int> dflt) {
+    return text.empty() ? dflt : parse_int_list<int>(flag, text);
   };
-  SweepSpec spec;
-  spec.artifacts = args.artifacts;
-  spec.instances = list("--instances", args.instances, 1);
-  spec.pipeline = list("--pipeline", args.pipeline, 1);
-  spec.concurrency = list("--concurrency", args.concurrency, 1);
-  spec.max_delay_us = args.max_delay_us;
-  spec.seconds = args.seconds;
-  spec.cost_per_hour = args.cost_per_hour;
-  spec.latency_budget_ms = args.latency_budget_ms;
-  spec.json = args.json;
-  spec.csv = args.csv;
-  spec.plot = args.plot;
-  const int64_t compiled = std::max<int64_t>(Model::open(args.artifacts[0])->info().batch, 1);
-  spec.batch = list("--batch", args.batch, static_cast<int>(compiled));
-  if (!(args.seconds > 0) || args.seconds > 86400) fail("--seconds must be in (0, 86400], got ", args.seconds);
-  return run_bench_sweep(spec);
+  SweepOptions o;
+  o.artifacts = args.artifacts;
+  o.batch = list("--batch", args.batch, {});
+  o.instances = list("--instances", args.instances, {1});
+  o.pipeline = list("--pipeline", args.pipeline, {1});
+  o.concurrency = list("--concurrency", args.concurrency, {1});
+  o.max_delay_us = args.max_delay_us;
+  o.seconds = args.seconds;
+  o.cost_per_hour = args.cost_per_hour;
+  o.latency_budget_ms = args.latency_budget_ms;
+  const SweepReport r = bench_sweep(o, [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+  print_sweep(r, args.json, args.csv, args.plot);
+  return 0;
 }
 
 // One artifact, or several side by side with their accuracy against the baseline.
 int run_benches(const BenchArgs& args) {
-  if (!(args.seconds > 0) || args.seconds > 86400) fail("--seconds must be in (0, 86400], got ", args.seconds);
-  if (args.warmup < 0) fail("--warmup must be >= 0, got ", args.warmup);
-  if (args.rounds < 0) fail("--rounds must be >= 0, got ", args.rounds);
-  check_threads(args.threads);
-  SessionOptions options;
-  options.threads = args.threads;
-  std::vector<Bench> benches;
-  for (const std::string& path : args.artifacts) {
-    Bench b;
-    b.path = path;
-    b.session = std::make_unique<Session>(path, options);
-    b.meta = nlohmann::json::parse(b.session->metadata_json());
-    if (!benches.empty() && specs_text(b.session->inputs()) != specs_text(benches[0].session->inputs()))
-      fail("'", path, "' takes inputs (", specs_text(b.session->inputs()), ") that differ from '", benches[0].path, "' (",
-           specs_text(benches[0].session->inputs()), "): compare artifacts of one model compiled for the same shapes");
-    benches.push_back(std::move(b));
+  BenchOptions o;
+  o.seconds = args.seconds;
+  o.warmup = args.warmup;
+  o.rounds = args.rounds;
+  o.threads = args.threads;
+  o.inputs = read_input_specs(args.inputs);
+  const BenchReport r = bench(args.artifacts, o);
+  const BenchRun& first = r.runs[0];
+  const int64_t per_call = std::max<int64_t>(first.batch, 1);
+  if (r.runs.size() == 1) {
+    const LatencyStats& l = first.latency_ms;
+    std::printf("%s: batch %lld, seq %lld, %s, %d thread%s\n", first.artifact.c_str(), static_cast<long long>(first.batch),
+                static_cast<long long>(first.seq), first.precision.c_str(), first.threads, first.threads == 1 ? "" : "s");
+    std::printf("  %zu calls in %.2f s after %d warm-up calls\n", first.iterations, first.seconds, r.warmup);
+    std::printf("  throughput  %.2f sequences/s\n", first.throughput);
+    std::printf("  latency ms  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (per call of batch %lld)\n", l.p50, l.p90, l.p99, l.max,
+                static_cast<long long>(per_call));
+    std::printf("  peak RSS    %.0f MiB\n", r.peak_rss_mb);
+  } else {
+    std::printf("batch %lld, seq %lld, %d thread%s, %d interleaved round%s of %.1f s per artifact; accuracy vs %s on %zu samples\n\n",
+                static_cast<long long>(first.batch), static_cast<long long>(first.seq), first.threads, first.threads == 1 ? "" : "s",
+                r.rounds, r.rounds == 1 ? "" : "s", args.seconds / r.rounds, r.runs[r.baseline].artifact.c_str(), first.vs_baseline.samples);
+    std::printf("| artifact | mode | seq/s | speed-up | p50 ms | p99 ms | max abs error | argmax agreement |\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
+    const double base_tp = r.runs[r.baseline].throughput;
+    for (const BenchRun& run : r.runs)
+      std::printf("| %s | %s | %.2f | %.2fx | %.2f | %.2f | %.3g | %.2f%% |\n", base_name(run.artifact).c_str(), run.precision.c_str(),
+                  run.throughput, run.throughput / base_tp, run.latency_ms.p50, run.latency_ms.p99, run.vs_baseline.max_abs_error,
+                  100 * run.vs_baseline.argmax_agreement);
   }
-  Session& first = *benches[0].session;
-  std::vector<NamedTensor> inputs = load_or_make_inputs(first, args.inputs);
-  const int64_t batch = benches[0].meta.at("options").value("batch", int64_t{0});
-  const int64_t seq = benches[0].meta.at("options").value("seq", int64_t{0});
-  const int64_t seqs_per_call = batch > 0 ? batch : 1;
-  const int rounds = args.rounds > 0 ? args.rounds : (benches.size() > 1 ? 3 : 1);
-  for (Bench& b : benches)
-    for (int i = 0; i < args.warmup; ++i) b.session->run(inputs, b.outputs);
-  for (int r = 0; r < rounds; ++r)
-    for (Bench& b : benches) measure(b, inputs, args.seconds / rounds);
-
-  // Accuracy against the baseline, on the measured inputs plus three more generated batches.
-  size_t base = 0;
-  for (size_t i = benches.size(); i-- > 0;)
-    if (benches[i].meta.at("options").value("precision", "fp32") == "fp32") base = i;
-  std::vector<std::vector<NamedTensor>> check = {inputs};
-  if (args.inputs.empty())
-    for (uint64_t seed = 2; seed <= 4; ++seed) check.push_back(make_sample_inputs(first, seed * kDefaultSampleSeed));
-
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  const double peak_rss_mb = static_cast<double>(ru.ru_maxrss) / 1024.0;
-  nlohmann::json runs = nlohmann::json::array();
-  for (size_t i = 0; i < benches.size(); ++i) {
-    Bench& b = benches[i];
-    std::vector<double> sorted = b.lat;
-    std::sort(sorted.begin(), sorted.end());
-    double sum = 0;
-    for (double v : b.lat) sum += v;
-    nlohmann::json j = {
-        {"artifact", b.path},
-        {"batch", batch},
-        {"seq", seq},
-        {"threads", b.session->threads()},
-        {"precision", b.meta.at("options").value("precision", "fp32")},
-        {"seconds", b.seconds},
-        {"iterations", b.lat.size()},
-        {"warmup", args.warmup},
-        {"throughput", static_cast<double>(b.lat.size() * seqs_per_call) / b.seconds},
-        {"latency_ms",
-         {{"p50", percentile(sorted, 0.50)}, {"p90", percentile(sorted, 0.90)}, {"p99", percentile(sorted, 0.99)},
-          {"max", sorted.back()}, {"min", sorted.front()}, {"mean", sum / static_cast<double>(b.lat.size())}}},
-        {"peak_rss_mb", peak_rss_mb},
-        {"options", b.meta.at("options")},
-        {"kiln_version", version()},
-        {"cpu_tier", kernel_tier()},
-        {"wait_policy", wait_policy_name(current_wait_policy())},
-    };
-    if (benches.size() > 1) {
-      const CompileReport::Verification v = compare_sessions(*b.session, *benches[base].session, check);
-      j["vs_baseline"] = {{"baseline", benches[base].path}, {"max_abs_error", v.max_abs_error}, {"max_rel_error", v.max_rel_error},
-                          {"cosine", v.min_cosine}, {"argmax_agreement", v.argmax_agreement}, {"samples", v.samples}};
-    }
-    runs.push_back(j);
-  }
-  if (benches.size() == 1) {
-    const nlohmann::json& j = runs[0];
-    const auto& l = j["latency_ms"];
-    std::printf("%s: batch %lld, seq %lld, %s, %d thread%s\n", benches[0].path.c_str(), static_cast<long long>(batch),
-                static_cast<long long>(seq), j["precision"].get<std::string>().c_str(), first.threads(),
-                first.threads() == 1 ? "" : "s");
-    std::printf("  %zu calls in %.2f s after %d warm-up calls\n", benches[0].lat.size(), benches[0].seconds, args.warmup);
-    std::printf("  throughput  %.2f sequences/s\n", j["throughput"].get<double>());
-    std::printf("  latency ms  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (per call of batch %lld)\n", l["p50"].get<double>(),
-                l["p90"].get<double>(), l["p99"].get<double>(), l["max"].get<double>(), static_cast<long long>(seqs_per_call));
-    std::printf("  peak RSS    %.0f MiB\n", peak_rss_mb);
-    if (!args.json.empty()) write_file_atomic(args.json, j.dump(2) + "\n", "JSON file");
-    return 0;
-  }
-  std::printf("batch %lld, seq %lld, %d thread%s, %d interleaved round%s of %.1f s per artifact; accuracy vs %s on %zu samples\n\n",
-              static_cast<long long>(batch), static_cast<long long>(seq), first.threads(), first.threads() == 1 ? "" : "s", rounds,
-              rounds == 1 ? "" : "s", args.seconds / rounds, benches[base].path.c_str(),
-              static_cast<size_t>(runs[0]["vs_baseline"]["samples"].get<size_t>()));
-  std::printf("| artifact | mode | seq/s | speed-up | p50 ms | p99 ms | max abs error | argmax agreement |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
-  const double base_tp = runs[base]["throughput"].get<double>();
-  for (const nlohmann::json& j : runs) {
-    const auto& v = j["vs_baseline"];
-    std::printf("| %s | %s | %.2f | %.2fx | %.2f | %.2f | %.3g | %.2f%% |\n", base_name(j["artifact"].get<std::string>()).c_str(),
-                j["precision"].get<std::string>().c_str(), j["throughput"].get<double>(), j["throughput"].get<double>() / base_tp,
-                j["latency_ms"]["p50"].get<double>(), j["latency_ms"]["p99"].get<double>(), v["max_abs_error"].get<double>(),
-                100 * v["argmax_agreement"].get<double>());
-  }
-  if (!args.json.empty())
-    write_file_atomic(args.json, nlohmann::json({{"runs", runs}, {"baseline", benches[base].path}, {"rounds", rounds}}).dump(2) + "\n",
-                      "JSON file");
+  if (!args.json.empty()) write_file_atomic(args.json, bench_json(r), "JSON file");
   return 0;
 }
 
