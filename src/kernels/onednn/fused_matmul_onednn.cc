@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -28,6 +27,7 @@
 #include "kernels/quantize.h"
 #include "kernels/x86/x86_kernels.h"
 #include "kiln/error.h"
+#include "util/aligned.h"
 #include "util/half.h"
 
 namespace kiln::kernels {
@@ -38,11 +38,7 @@ using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
 // 64-byte aligned buffer owned by the step state.
-std::shared_ptr<void> aligned_buffer(size_t bytes) {
-  void* p = std::aligned_alloc(64, std::max<size_t>(64, (bytes + 63) / 64 * 64));
-  if (!p) fail("out of memory (", bytes, " bytes)");
-  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-}
+std::shared_ptr<void> aligned_buffer(size_t bytes) { return allocate_aligned(bytes, "FusedMatMul scratch"); }
 
 struct FusedMatMulState {
   dnnl::stream stream;
