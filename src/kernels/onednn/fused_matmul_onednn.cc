@@ -15,8 +15,6 @@
 //         from its brgemm kernel to a 3x slower one), and a dynamic activation scale is a binary_mul
 //         post-op by a one-element tensor the kernel rewrites each call (static: folded into the
 //         output scales). The bias is a binary_add post-op so that it is added after the scaling.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -24,6 +22,7 @@
 #include "kernels/kernel.h"
 #include "kernels/onednn/onednn_common.h"
 #include "kernels/onednn/weight_packing.h"
+#include "kernels/parallel.h"
 #include "kernels/quantize.h"
 #include "kernels/x86/x86_kernels.h"
 #include "kiln/error.h"
@@ -270,16 +269,9 @@ void quantize_scalar(const float* x, int8_t* q, float inv, int64_t begin, int64_
 constexpr Quantizer kScalarQuantizer{absmax_scalar, quantize_scalar};
 constexpr Quantizer kAvx512Quantizer{x86::absmax_avx512, x86::quantize_s8_avx512};
 
-// Splits [0, n) into one contiguous range per OpenMP thread.
-template <class Body> void per_thread(int64_t n, Body&& body) {
-#pragma omp parallel
-  {
-    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    body(n * t / nt / 64 * 64, t + 1 == nt ? n : n * (t + 1) / nt / 64 * 64);
-  }
-}
-
-// i8: quantise A (scale from its absmax unless calibrated), pass its scale, run the s8 GEMM.
+// i8: quantise A (scale from its absmax unless calibrated), pass its scale, run the s8 GEMM. A is split
+// over the team whatever its size: the GEMM wakes the team right after anyway, and the scalar quantiser
+// is slow per element.
 template <const Quantizer* Q> void fused_matmul_i8_onednn(const KernelContext& c) {
   auto* st = static_cast<FusedMatMulState*>(c.state);
   KILN_CHECK(st != nullptr, "FusedMatMul run without prepare");
@@ -288,16 +280,16 @@ template <const Quantizer* Q> void fused_matmul_i8_onednn(const KernelContext& c
   float scale = st->static_scale;
   if (scale == 0) {
     float absmax = 0;
-    per_thread(total, [&](int64_t b, int64_t e) {
+    parallel_ranges(total, 1, 64, [&](int64_t b, int64_t e) {
       const float m = Q->absmax(a, b, e);
 #pragma omp critical
       absmax = std::max(absmax, m);
-    });
+    }, 0);
     scale = quant_scale(absmax);
   }
   const float inv = 1.f / scale;
   int8_t* q = static_cast<int8_t*>(st->a_q.get());
-  per_thread(total, [&](int64_t b, int64_t e) { Q->quantize(a, q, inv, b, e); });
+  parallel_ranges(total, 1, 64, [&](int64_t b, int64_t e) { Q->quantize(a, q, inv, b, e); }, 0);
   *static_cast<float*>(st->act_scale.get()) = scale;
   execute(st->prim, st->stream, st->exec);
 }

@@ -2,12 +2,11 @@
 // path covers (others call the reference kernel), OpenMP partitioning, and register_x86_kernels().
 // Compiled WITHOUT ISA flags: nothing here executes vector code; it only calls the row/range functions
 // of x86_kernels.h once select_kernel() picked a tier the CPU supports.
-#include <omp.h>
-
 #include <algorithm>
 #include <string>
 
 #include "kernels/kernel.h"
+#include "kernels/parallel.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/x86/x86_kernels.h"
 #include "ops/op_schema.h"
@@ -38,28 +37,6 @@ struct Tier {
 constexpr Tier kAvx2 = KILN_X86_TIER(avx2);
 constexpr Tier kAvx512 = KILN_X86_TIER(avx512);
 #undef KILN_X86_TIER
-
-// Below this many elements a call runs on the calling thread: waking a team costs more than it saves.
-constexpr int64_t kMinParallelElements = 16384;
-
-// Runs body(begin, end) over [0, n) items of `item_elements` floats each: serially for small work,
-// otherwise as one contiguous range per thread (a static schedule). Interior range boundaries are
-// multiples of `align` items (64-byte boundaries for flat float ranges).
-template <class Body> void parallel_ranges(int64_t n, int64_t item_elements, int64_t align, Body&& body) {
-  if (n <= 0) return;
-  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const int64_t chunks = std::min(threads, n / align);
-  if (chunks < 2 || n * item_elements <= kMinParallelElements) {
-    body(int64_t{0}, n);
-    return;
-  }
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(chunks))
-  for (int64_t t = 0; t < chunks; ++t) {
-    const int64_t begin = n * t / chunks / align * align;
-    const int64_t end = t + 1 == chunks ? n : n * (t + 1) / chunks / align * align;
-    body(begin, end);
-  }
-}
 
 const float* optional_input(const KernelContext& c, size_t i) {
   return i < c.inputs.size() && c.inputs[i].present() ? c.inputs[i].as<float>() : nullptr;
@@ -122,9 +99,6 @@ template <const Tier* T> void softmax_fast(const KernelContext& c) {
   float* y = c.outputs[0].as<float>();
   parallel_ranges(rows, n, 1, [&](int64_t b, int64_t e) { T->softmax(x, y, n, b, e); });
 }
-
-// Flat ranges split on 16-float (64-byte) boundaries.
-template <class Body> void parallel_flat(int64_t count, Body&& body) { parallel_ranges(count, 1, 16, body); }
 
 template <const Tier* T> void gelu_fast(const KernelContext& c) {
   const bool tanh_form = c.attrs.get_string("approximate", "none") == "tanh";
