@@ -148,11 +148,9 @@ MappedArtifact::MappedArtifact(FromBytes, std::string_view bytes, const std::str
     fail("artifact '", name, "' is truncated or not a Kiln artifact: ", size_, " bytes, smaller than the ",
          kHeaderBytes, "-byte header");
   // 64-byte aligned like a mapping, so weights can be used in place.
-  void* p = std::aligned_alloc(64, (size_ + 63) / 64 * 64);
-  if (!p) fail("out of memory copying artifact '", name, "' (", size_, " bytes)");
-  owned_ = std::unique_ptr<uint8_t, void (*)(void*)>(static_cast<uint8_t*>(p), std::free);
-  std::memcpy(p, bytes.data(), size_);
-  map_ = p;
+  owned_ = allocate_aligned(size_, "a copy of artifact '", name, "'");
+  std::memcpy(owned_.get(), bytes.data(), size_);
+  map_ = owned_.get();
   parse();
 }
 

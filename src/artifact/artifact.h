@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plan/plan.h"
+#include "util/aligned.h"
 
 namespace kiln::artifact {
 
@@ -79,7 +80,7 @@ class MappedArtifact {
 
   std::string path_;
   void* map_ = nullptr;
-  std::unique_ptr<uint8_t, void (*)(void*)> owned_{nullptr, nullptr};  // FromBytes: map_ points here
+  AlignedPtr owned_;  // FromBytes: map_ points here
   uint64_t size_ = 0;
   uint32_t version_ = 0;
   std::string compiler_;

@@ -24,6 +24,7 @@
 #include "ops/op_schema.h"
 #include "runtime/step_check.h"
 #include "plan/cost.h"
+#include "util/aligned.h"
 
 namespace kiln {
 namespace runtime {
@@ -69,9 +70,8 @@ struct Session::Impl {
     cpus = options.cpus.empty() ? allowed : options.cpus;
     threads = options.threads ? options.threads : static_cast<int>(cpus.size());
     const plan::Plan& plan = art->plan(bucket);
-    void* mem = std::aligned_alloc(64, plan::align_up(plan.arena_bytes) + 64);
-    if (!mem) fail("out of memory allocating a ", plan.arena_bytes, "-byte activation arena");
-    arena = std::shared_ptr<void>(mem, [](void* p) { std::free(p); });
+    arena = allocate_aligned(plan::align_up(plan.arena_bytes) + 64, "a ", plan.arena_bytes, "-byte activation arena");
+    void* mem = arena.get();
 
     for (const plan::PlanTensor& t : plan.tensors) {
       // Kernels write by dims: a plan whose byte counts disagree with them is refused, not trusted.

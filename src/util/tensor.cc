@@ -1,9 +1,9 @@
 #include "kiln/tensor.h"
 
-#include <cstdlib>
 #include <cstring>
 
 #include "kiln/error.h"
+#include "util/aligned.h"
 
 namespace kiln {
 
@@ -32,13 +32,13 @@ Tensor Tensor::uninitialized(DType dtype, Dims dims) {
 void Tensor::allocate(bool zero) {
   for (int64_t d : dims_)
     if (d < 0) fail("cannot allocate a tensor with negative dim ", dims_to_string(dims_));
-  // Round up so even empty tensors get a distinct, aligned allocation.
-  size_t bytes = (nbytes() + 63) / 64 * 64 + 64;
-  void* p = std::aligned_alloc(64, bytes);
+  // One spare cache line past the data, so even empty tensors get a distinct allocation.
+  size_t bytes = (nbytes() + 63) / 64 * 64 + kAlignment;
+  AlignedPtr p = try_allocate_aligned(bytes);
   if (!p) fail("out of memory allocating ", bytes, " bytes for a tensor ", dims_to_string(dims_));
-  if (zero) std::memset(p, 0, bytes);
-  storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-  data_ = p;
+  if (zero) std::memset(p.get(), 0, bytes);
+  data_ = p.get();
+  storage_ = std::move(p);
 }
 
 Tensor Tensor::view(DType dtype, Dims dims, void* data) {

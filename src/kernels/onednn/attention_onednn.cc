@@ -11,7 +11,6 @@
 // 39 -> 31 ms per run in `kiln profile`).
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <vector>
 
 #include "kernels/attention_layout.h"
@@ -19,6 +18,7 @@
 #include "kernels/kernel.h"
 #include "kernels/onednn/onednn_common.h"
 #include "kiln/error.h"
+#include "util/aligned.h"
 
 namespace kiln::kernels {
 namespace {
@@ -47,7 +47,7 @@ struct AttentionState {
   dnnl::stream stream;
   ChunkPrimitives full, rest;
   std::vector<Chunk> chunks;
-  std::shared_ptr<float> scores;
+  AlignedPtr scores;
   memory scratchpad;
   int64_t heads = 0, sq = 0, sk = 0;
   bool mask_post_op = false;
@@ -117,9 +117,8 @@ std::shared_ptr<void> prepare_attention(const KernelContext& c) {
     if (B % chunk) st->rest = make_primitives(B % chunk, l, scale, st->mask_post_op, scratch);
     st->scratchpad = make_scratchpad(memory::desc({static_cast<memory::dim>(scratch)}, dt::u8, memory::format_tag::a));
     st->stream = dnnl::stream(eng);
-    float* buf = static_cast<float*>(std::aligned_alloc(64, (chunk * tile + 63) / 64 * 64));
-    if (!buf) fail("out of memory for the attention scores tile");
-    st->scores = std::shared_ptr<float>(buf, [](float* p) { std::free(p); });
+    st->scores = allocate_aligned(chunk * tile, "the attention scores tile");
+    float* buf = static_cast<float*>(st->scores.get());
 
     for (int64_t b = 0; b < B; b += chunk) {
       Chunk ch;
@@ -154,7 +153,7 @@ void attention_f32_onednn(const KernelContext& c) {
   auto* st = static_cast<AttentionState*>(c.state);
   KILN_CHECK(st != nullptr, "MultiHeadAttention run without prepare");
   const float* mask = c.inputs.size() > 3 && c.inputs[3].present() ? c.inputs[3].as<float>() : nullptr;
-  float* scores = st->scores.get();
+  float* scores = static_cast<float*>(st->scores.get());
   for (const Chunk& ch : st->chunks) {
     execute(ch.prims->qk, st->stream, ch.qk_args);
     if (mask && !st->mask_post_op) {

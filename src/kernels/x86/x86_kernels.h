@@ -3,15 +3,15 @@
 // Layout. Each `<op>_<isa>.cc` file is compiled with that ISA's flags (CMakeLists.txt) and contains
 // only pure compute on raw pointers: it includes <immintrin.h>, this header and the `*_impl.h` /
 // `simd_*.h` headers of this folder, and nothing else. Attribute parsing, shape cases, fallbacks to the
-// reference kernels, OpenMP partitioning and registration live in register_x86.cc, compiled without
-// ISA flags.
+// reference kernels, OpenMP partitioning and registration live in each family's `<family>_x86.cc`
+// (register_x86.h), compiled without ISA flags.
 //
 // Why so strict: an inline function or template instantiation (std::max<float>, a kiln::fail<...>,
 // an Attrs getter...) emitted in an AVX-512-compiled file is a weak symbol the linker may pick for
 // *every* caller, so generic code could end up running AVX-512 instructions on a CPU without them.
 // Everything in the ISA files therefore has internal linkage (anonymous namespace) except the
 // functions declared here, and the declarations here use only plain data types. Registration
-// (register_x86.cc) only takes the addresses of these functions; nothing ISA-specific runs until
+// (the `*_x86.cc` files) only takes the addresses of these functions; nothing ISA-specific runs until
 // select_kernel() chose a tier the CPU supports (dispatch.cc).
 #pragma once
 

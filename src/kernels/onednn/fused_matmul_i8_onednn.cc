@@ -1,0 +1,115 @@
+// FusedMatMul in int8. A is quantised to s8 per call (kernels/quantize.h: its own absmax, or the
+// calibrated scale), the s8 x s8 GEMM accumulates in s32 (VNNI). Dequantisation: the per-column weight
+// scales are oneDNN output scales fixed at load (runtime output scales would make oneDNN 2.6 fall back
+// from its brgemm kernel to a 3x slower one), and a dynamic activation scale is a binary_mul post-op by
+// a one-element tensor the kernel rewrites each call (static: folded into the output scales). The bias
+// is a binary_add post-op so that it is added after the scaling.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/onednn/fused_matmul_onednn.h"
+#include "kernels/parallel.h"
+#include "kernels/quantize.h"
+#include "kernels/x86/x86_kernels.h"
+#include "kiln/error.h"
+#include "util/aligned.h"
+
+namespace kiln::kernels {
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+struct I8State : FusedMatMulState {
+  std::shared_ptr<void> a_q;        // the s8 copy of A
+  std::shared_ptr<void> act_scale;  // A's scale: a one-element post-op input (dynamic)
+  float static_scale = 0;           // the calibrated scale; 0: dynamic
+};
+
+std::shared_ptr<void> prepare_fused_matmul_i8(const KernelContext& c) {
+  try {
+    // Output scales per column: the weight scales (times the static activation scale). Only the
+    // session's prepare makes an i8 primitive (i8 weights are never packed at compile time), so the
+    // scale values are there.
+    KILN_CHECK(c.inputs.size() > 4 && c.inputs[4].present(), "i8 FusedMatMul without weight scales");
+    const bool dynamic = c.attrs.get_string("quant", "dynamic") == "dynamic";
+    const int64_t n = c.outputs[0].dims.back();
+    const float act = dynamic ? 1.f : static_cast<float>(c.attrs.get_float("act_scale", 1.0));
+    std::vector<float> scales(c.inputs[4].as<float>(), c.inputs[4].as<float>() + n);
+    for (float& v : scales) v *= act;
+    FusedMatMulPrecision precision{dt::s8};
+    precision.attr.set_output_scales(1 << 1, scales);
+    precision.bias_as_post_op = true;
+    const int scale_index = precision.po.len();
+    if (dynamic) precision.po.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, 1}, dt::f32, tag::ab));
+    const FusedMatMulPrimitive s = make_fused_matmul_primitive(c, precision);
+
+    const TensorArg& W = c.inputs[1];
+    auto st = std::make_shared<I8State>();
+    st->a_q = allocate_aligned(s.m * s.k, "the int8 copy of FusedMatMul's A");
+    st->act_scale = allocate_aligned(sizeof(float), "FusedMatMul's activation scale");
+    if (!dynamic) st->static_scale = static_cast<float>(c.attrs.get_float("act_scale", 0));
+    if (dynamic)
+      st->args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(scale_index) | DNNL_ARG_SRC_1] =
+          memory(memory::desc({1, 1}, dt::f32, tag::ab), onednn_engine(), st->act_scale.get());
+    bind_fused_matmul(*st, s, c, StoredWeights{W.data, static_cast<size_t>(W.numel()), DType::i8}, st->a_q.get(),
+                      c.outputs[0].data, s.has_res ? c.inputs[3].data : nullptr);
+    return st;
+  } catch (const dnnl::error& e) {
+    fail("oneDNN could not create the matmul: ", e.what());
+  }
+}
+
+// Activation quantisation for one ISA tier: the scalar rule, or the AVX-512 version of it.
+struct Quantizer {
+  float (*absmax)(const float* x, int64_t begin, int64_t end);
+  void (*quantize)(const float* x, int8_t* q, float inv_scale, int64_t begin, int64_t end);
+};
+float absmax_scalar(const float* x, int64_t begin, int64_t end) {
+  float m = 0;
+  for (int64_t i = begin; i < end; ++i) m = std::max(m, std::fabs(x[i]));
+  return m;
+}
+void quantize_scalar(const float* x, int8_t* q, float inv, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) q[i] = quantize_s8(x[i], inv);
+}
+constexpr Quantizer kScalarQuantizer{absmax_scalar, quantize_scalar};
+constexpr Quantizer kAvx512Quantizer{x86::absmax_avx512, x86::quantize_s8_avx512};
+
+// Quantise A (scale from its absmax unless calibrated), pass its scale, run the s8 GEMM. A is split
+// over the team whatever its size: the GEMM wakes the team right after anyway, and the scalar quantiser
+// is slow per element.
+template <const Quantizer* Q> void fused_matmul_i8_onednn(const KernelContext& c) {
+  auto* st = static_cast<I8State*>(c.state);
+  KILN_CHECK(st != nullptr, "FusedMatMul run without prepare");
+  const float* a = c.inputs[0].as<float>();
+  const int64_t total = c.inputs[0].numel();
+  float scale = st->static_scale;
+  if (scale == 0) {
+    float absmax = 0;
+    parallel_ranges(total, 1, 64, [&](int64_t b, int64_t e) {
+      const float m = Q->absmax(a, b, e);
+#pragma omp critical
+      absmax = std::max(absmax, m);
+    }, 0);
+    scale = quant_scale(absmax);
+  }
+  const float inv = 1.f / scale;
+  int8_t* q = static_cast<int8_t*>(st->a_q.get());
+  parallel_ranges(total, 1, 64, [&](int64_t b, int64_t e) { Q->quantize(a, q, inv, b, e); }, 0);
+  *static_cast<float*>(st->act_scale.get()) = scale;
+  execute(st->prim, st->stream, st->exec);
+}
+
+}  // namespace
+
+void register_fused_matmul_i8_onednn() {
+  register_kernel("FusedMatMul", DType::i8, Isa::avx2, "fused_matmul_i8_onednn", fused_matmul_i8_onednn<&kScalarQuantizer>,
+                  prepare_fused_matmul_i8);
+  register_kernel("FusedMatMul", DType::i8, Isa::avx512, "fused_matmul_i8_avx512_onednn",
+                  fused_matmul_i8_onednn<&kAvx512Quantizer>, prepare_fused_matmul_i8);
+}
+
+}  // namespace kiln::kernels
