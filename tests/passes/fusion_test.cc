@@ -40,7 +40,7 @@ TEST(RecognizeGelu, ErfFormHalfTimesXFirst) {
   b.output(b.node1("Mul", {h, a}, "y"));
   EXPECT_EQ(fuse_and_check(b.g, passes::recognize_gelu, 1, {random_f32({2, 5}, 1)}),
             "graph main(%x: f32[2,5]) {\n"
-            "  %y: f32[2,5] = Gelu<approximate=\"none\">(%x)\n"
+            "  %y: f32[2,5] = Gelu<approximate=\"none\">(%x) @y/gelu\n"
             "  return %y\n"
             "}\n");
 }
@@ -113,8 +113,8 @@ TEST(RecognizeLayerNorm, DecomposedFormBecomesOneNode) {
   EXPECT_EQ(fuse_and_check(b.g, passes::recognize_layer_norm, 1, {random_f32({3, 4}, 4)}),
             "graph main(%x: f32[3,4]) {\n"
             "  const %gamma: f32[4] = [1, 1.1, 1.2, 1.3]\n"
-            "  const %beta: f32[4] = [-0, -0.050000001, -0.1, -0.15000001]\n"
-            "  %y: f32[3,4] = LayerNormalization<axis=-1, epsilon=9.9999997e-06>(%x, %gamma, %beta)\n"
+            "  const %beta: f32[4] = [-0, -0.05, -0.1, -0.15]\n"
+            "  %y: f32[3,4] = LayerNormalization<axis=-1, epsilon=1e-05>(%x, %gamma, %beta) @y/layer_norm\n"
             "  return %y\n"
             "}\n");
 }
