@@ -121,9 +121,9 @@ std::string payload_text(const Tensor& t, const TextOptions& o) {
   if (n > o.max_literal) {
     const size_t es = dtype_size(t.dtype());
     const auto* p = static_cast<const unsigned char*>(t.data());
-    bool uniform = true;
+    bool uniform = o.fill;
     for (int64_t i = 1; i < n && uniform; ++i) uniform = std::memcmp(p, p + i * es, es) == 0;
-    if (uniform) return "fill(" + element_text(t, 0) + ")";
+    if (uniform && o.fill) return "fill(" + element_text(t, 0) + ")";
     return "<" + std::to_string(n) + " values>";
   }
   std::string s = "[";

@@ -62,6 +62,8 @@ struct TextOptions {
   // print fill(v) when every element has the same bits, else "<N values>", which the reader rejects
   // (a dump of a real model would otherwise print every weight).
   int64_t max_literal = 8;
+  // Print a larger constant whose elements are all the same as fill(v) (else as "<N values>" too).
+  bool fill = true;
   // Every value printed: the text reads back to the same graph.
   static TextOptions exact() {
     TextOptions o;
