@@ -44,8 +44,10 @@
 //
 // Printing is deterministic and canonical: constants come first, in order of first use, then nodes in
 // graph order; values nothing refers to are not printed; floats use the shortest text that reads back
-// to the same bits. So parse_graph(to_text(g)) prints as to_text(g) does, for any graph ir::verify
-// accepts whose value names are unique, and with TextOptions::exact() the values are bit-exact too.
+// to the same bits. So for any graph ir::verify accepts whose value names are unique,
+// parse_graph(to_text(g, TextOptions::exact())) is g again -- the same text, names, types, attributes
+// and constants bit for bit (NaN payloads aside), value indices renumbered in text order. The default
+// options summarise large constants (below), so such a dump is for reading, not for reading back.
 #pragma once
 
 #include <cstdint>
