@@ -88,7 +88,7 @@ clean:
 # into $(BUILD)/fuzz. `make test` runs them briefly too (CTest fuzz.*), so it needs the same packages.
 FUZZ_DEB_PACKAGES := clang-14 libclang-rt-14-dev
 FUZZ_SECONDS ?= 300
-FUZZ_TARGETS ?= onnx artifact npy safetensors torch_pickle vocab tokenizer_json wordpiece calibration labeled_tsv
+FUZZ_TARGETS ?= onnx artifact npy safetensors torch_pickle vocab tokenizer_json wordpiece calibration labeled_tsv ir_text
 CPU_LOCK ?= /tmp/kiln-cpu.lock
 .PHONY: fuzz fuzz-deps
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/text_format.h"
 #include "kernels/isa.h"
 #include "kernels/kernel.h"
 #include "kiln/dtype.h"
@@ -111,16 +112,8 @@ Tensor scalar(T v) {
   return tensor<T>({}, {v});
 }
 // Deterministic values in [-1, 1) from a fixed-seed LCG (no <random> distribution differences
-// between standard libraries).
-inline Tensor random_f32(const Dims& dims, uint64_t seed) {
-  Tensor t(DType::f32, dims);
-  uint64_t s = seed * 6364136223846793005ull + 1442695040888963407ull;
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    t.data_as<float>()[i] = static_cast<float>(static_cast<double>(s >> 40) / static_cast<double>(1ull << 24) * 2.0 - 1.0);
-  }
-  return t;
-}
+// between standard libraries): the IR text form's random(seed) (ir/text_format.h).
+inline Tensor random_f32(const Dims& dims, uint64_t seed) { return ir::random_values(DType::f32, dims, seed); }
 
 // Element i of any tensor as a double (bool -> 0/1).
 inline double element(const Tensor& t, int64_t i) {

@@ -13,6 +13,7 @@
 #include "compiler/constant_inputs.h"
 #include "frontend/hf_import.h"
 #include "frontend/onnx_import.h"
+#include "ir/text_format.h"
 #include "kernels/kernel.h"
 #include "kiln/compiler.h"
 #include "kiln/error.h"

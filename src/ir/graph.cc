@@ -1,9 +1,6 @@
 #include "ir/graph.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <set>
-#include <sstream>
 
 #include "kiln/error.h"
 
@@ -182,96 +179,6 @@ void Graph::compact() {
 
 std::string Graph::describe(const Node& n) const {
   return str("node '", n.name, "' (", n.domain.empty() ? "" : n.domain + "::", n.op, ")");
-}
-
-namespace {
-
-std::string format_double(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.8g", v);
-  return buf;
-}
-
-std::string format_small_tensor(const Tensor& t) {
-  if (t.numel() > 8) return "<" + std::to_string(t.numel()) + " values>";
-  std::string s = "[";
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    if (i) s += ", ";
-    switch (t.dtype()) {
-      case DType::f32: s += format_double(t.data_as<float>()[i]); break;
-      case DType::f64: s += format_double(t.data_as<double>()[i]); break;
-      case DType::i64: s += std::to_string(t.data_as<int64_t>()[i]); break;
-      case DType::i32: s += std::to_string(t.data_as<int32_t>()[i]); break;
-      case DType::boolean: s += t.data_as<bool>()[i] ? "true" : "false"; break;
-      default: s += "?"; break;
-    }
-  }
-  return s + "]";
-}
-
-std::string format_attribute(const Attribute& a) {
-  switch (a.kind) {
-    case Attribute::Kind::i: return std::to_string(a.i);
-    case Attribute::Kind::f: return format_double(a.f);
-    case Attribute::Kind::s: return "\"" + a.s + "\"";
-    case Attribute::Kind::ints: {
-      std::string s = "[";
-      for (size_t i = 0; i < a.ints.size(); ++i) s += (i ? "," : "") + std::to_string(a.ints[i]);
-      return s + "]";
-    }
-    case Attribute::Kind::floats: {
-      std::string s = "[";
-      for (size_t i = 0; i < a.floats.size(); ++i) s += (i ? "," : "") + format_double(a.floats[i]);
-      return s + "]";
-    }
-    case Attribute::Kind::tensor: return format_small_tensor(*a.t);
-  }
-  return "?";
-}
-
-std::string typed(const Value& v) {
-  return "%" + v.name + ": " + dtype_name(v.dtype) + shape_to_string(v.shape);
-}
-
-}  // namespace
-
-std::string to_text(const Graph& g) {
-  std::ostringstream os;
-  os << "graph " << g.name << "(";
-  for (size_t i = 0; i < g.inputs.size(); ++i) os << (i ? ", " : "") << typed(g.values[g.inputs[i]]);
-  os << ") {\n";
-  // Constants first, in value order, so dumps do not depend on where folding created them.
-  std::set<int> printed;
-  for (const Node& n : g.nodes)
-    for (int in : n.inputs)
-      if (in >= 0 && g.values[in].is_constant() && printed.insert(in).second)
-        os << "  const " << typed(g.values[in]) << " = " << format_small_tensor(*g.values[in].constant)
-           << "\n";
-  for (int o : g.outputs)
-    if (g.values[o].is_constant() && printed.insert(o).second)
-      os << "  const " << typed(g.values[o]) << " = " << format_small_tensor(*g.values[o].constant) << "\n";
-  for (const Node& n : g.nodes) {
-    os << "  ";
-    for (size_t i = 0; i < n.outputs.size(); ++i) os << (i ? ", " : "") << typed(g.values[n.outputs[i]]);
-    os << " = " << (n.domain.empty() ? "" : n.domain + "::") << n.op;
-    if (!n.attrs.all().empty()) {
-      os << "<";
-      bool first = true;
-      for (const auto& [k, a] : n.attrs.all()) {
-        os << (first ? "" : ", ") << k << "=" << format_attribute(a);
-        first = false;
-      }
-      os << ">";
-    }
-    os << "(";
-    for (size_t i = 0; i < n.inputs.size(); ++i)
-      os << (i ? ", " : "") << (n.inputs[i] < 0 ? std::string("_") : "%" + g.values[n.inputs[i]].name);
-    os << ")\n";
-  }
-  os << "  return ";
-  for (size_t i = 0; i < g.outputs.size(); ++i) os << (i ? ", " : "") << "%" << g.values[g.outputs[i]].name;
-  os << "\n}\n";
-  return os.str();
 }
 
 void verify(const Graph& g, bool require_static) {

@@ -111,8 +111,7 @@ class Graph {
   std::string describe(const Node& n) const;
 };
 
-// Textual dump, one statement per line, deterministic; used in pass tests and `kiln compile --dump-ir`.
-std::string to_text(const Graph& g);
+// The text form (to_text, parse_graph) is in ir/text_format.h.
 
 // Checks structural invariants: values in range, single producer, topological order, outputs
 // defined. With `require_static`, also that every value has a static shape. Throws kiln::Error.

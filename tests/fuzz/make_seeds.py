@@ -67,6 +67,52 @@ def safetensors_bytes(tensors):
     return struct.pack("<Q", len(h)) + h + b"".join(blobs)
 
 
+# IR text (src/ir/text_format.h): the forms pass tests write and the printer's canonical output.
+IR_TEXT_SEEDS = {
+    "full.txt": """graph tiny(%x: f32[batch,4], %m: bool[?,4]) {
+  const %w: f32[4] = [0.5, -1, 0.001, 3.1415927]
+  const %idx: i64[2] = [-1, 7]
+  const %flag: bool[2] = [true, false]
+  const %big: i32[3,3] = fill(0)
+  %y: f32[batch,4] = Add(%x, %w)
+  %o1: f32[], %o2: f32[] = com.microsoft::Custom<axis=-1, epsilon=1e-05, mode="tanh", perm=[0,2,1], scales=[0.5,2.0], value=i64[1] [3]>(%y, _, %idx, %flag, %big, %m)
+  return %o1, %o2
+}
+""",
+    "ffn.txt": """# a test's before graph: weights as random(seed), comments, statements over lines
+graph main(%x: f32[2,3,8]) {
+  const %W: f32[8,16] = random(1)
+  const %b: f32[16] = random(2)
+  %mm: f32[2,3,16] = MatMul(%x, %W)
+  %a: f32[2,3,16] = Add(%mm, %b)
+  %h: f32[2,3,16] = Gelu(%a)
+  const %W2: bf16[16,8] = random(3)
+  const %q: i8[4] = [-128, 0, 5, 127]
+  const %z: f16[2,2] = fill(-0.5)
+  %y: f32[2,3,8] = FusedMatMul<activation="none", out_dtype="f32",
+                               weight_dims=[16,8]>(%h, %W2, _, %x) @y/fused_matmul
+  return %y
+}
+""",
+    "quoted.txt": """graph "my graph"(%"input ids": i64["batch size",sequence]) {
+  const %onnx::MatMul_337: f32[1] = [2]
+  %/bert/embeddings/Cast_output_0: f32[] = Cast<to="f32\\n\\"x\\"\\\\\\x01">(%"input ids")
+  %"ends:": f32[] = Mul(%/bert/embeddings/Cast_output_0, %onnx::MatMul_337)
+  %1.0: f32[] = "my domain"::"a::b"(%"ends:") @"@ node \u4e00"
+  %"x:::y": f32[], %"": f32[] = ai.onnx::ml::Op<none=floats[], "weird key"=1, nums=[-inf, nan, 1e-45]>(%1.0)
+  return %"x:::y", %""
+}
+""",
+    "attention.txt": """graph main(%q: f32[2,4,4], %k: f32[2,4,4], %v: f32[2,4,4], %keep: bool[2,1,1,4]) {
+  const %out/attention/mask_bias.fill: f32[] = [-3.4028235e+38]
+  const %out/attention/mask_bias.zero: f32[] = [0]
+  %out/attention/mask_bias_output: f32[2,1,1,4] = Where(%keep, %out/attention/mask_bias.fill, %out/attention/mask_bias.zero) @out/attention/mask_bias
+  %out: f32[2,4,4] = MultiHeadAttention<num_heads=2, scale=0.70710677>(%q, %k, %v, %out/attention/mask_bias_output) @out/attention
+  return %out
+}
+""",
+}
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--kiln", default="build/kiln")
@@ -133,6 +179,9 @@ def main():
     # labelled TSV (kiln eval --data): SST-2 style with a header, MRPC style pairs without one
     out("labeled_tsv", "sst2.tsv", "sentence\tlabel\r\nit 's a charming journey \t1\n\nunfunny\t0\n")
     out("labeled_tsv", "pairs.tsv", "1\tthe cat sat\ta cat was sitting\n0\tyes\tno\n")
+    # IR text
+    for name, text in IR_TEXT_SEEDS.items():
+        out("ir_text", name, text)
 
 
 if __name__ == "__main__":

@@ -1,99 +1,83 @@
 // passes::eliminate_noops IR-to-IR: Identity/Dropout removed and rewired unless part of the interface.
-#include "passes/passes.h"
-#include "test_util.h"
+#include "graph_text.h"
 
 namespace kiln::test {
 namespace {
 
 TEST(EliminateNoops, IdentityAndDropoutRemovedConsumersRewired) {
-  GraphBuilder b;
-  int x = b.input("x", DType::f32, shape({2, 3}));
-  int a = b.node1("Identity", {x}, "a");
-  int d = b.node1("Dropout", {a}, "d", Attr().f("ratio", 0.1));
-  int r = b.node1("Relu", {d}, "r");
-  int s = b.node1("Add", {r, a}, "s");
-  b.output(s);
-  passes::fold_constants(b.g);  // infers types; folds nothing
-  EXPECT_EQ(passes::eliminate_noops(b.g), 2u);
-  EXPECT_EQ(ir::to_text(b.g),
-            "graph main(%x: f32[2,3]) {\n"
-            "  %r: f32[2,3] = Relu(%x)\n"
-            "  %s: f32[2,3] = Add(%r, %x)\n"
-            "  return %s\n"
-            "}\n");
-  EXPECT_NO_THROW(ir::verify(b.g, true));
+  PassRun r = EXPECT_PASS(passes::eliminate_noops, R"(
+    graph main(%x: f32[2,3]) {
+      %a: f32[2,3] = Identity(%x)
+      %d: f32[2,3] = Dropout<ratio=0.1>(%a)
+      %r: f32[2,3] = Relu(%d)
+      %s: f32[2,3] = Add(%r, %a)
+      return %s
+    })", R"(
+    graph main(%x: f32[2,3]) {
+      %r: f32[2,3] = Relu(%x)
+      %s: f32[2,3] = Add(%r, %x)
+      return %s
+    })");
+  EXPECT_EQ(r.count, 2u);
   // compact() dropped the removed values.
-  EXPECT_EQ(b.g.find_value("a"), -1);
-  EXPECT_EQ(b.g.find_value("d"), -1);
-  EXPECT_EQ(b.g.values.size(), 3u);
+  EXPECT_EQ(r.after.find_value("a"), -1);
+  EXPECT_EQ(r.after.find_value("d"), -1);
+  EXPECT_EQ(r.after.values.size(), 3u);
 }
 
 TEST(EliminateNoops, NoopProducingGraphOutputStays) {
-  GraphBuilder b;
-  int x = b.input("x", DType::f32, shape({4}));
-  int r = b.node1("Relu", {x}, "r");
-  b.output(b.node1("Identity", {r}, "logits"));
-  passes::fold_constants(b.g);
-  EXPECT_EQ(passes::eliminate_noops(b.g), 0u);
-  EXPECT_EQ(ir::to_text(b.g),
-            "graph main(%x: f32[4]) {\n"
-            "  %r: f32[4] = Relu(%x)\n"
-            "  %logits: f32[4] = Identity(%r)\n"
-            "  return %logits\n"
-            "}\n");
+  const char* graph = R"(
+    graph main(%x: f32[4]) {
+      %r: f32[4] = Relu(%x)
+      %logits: f32[4] = Identity(%r)
+      return %logits
+    })";
+  EXPECT_EQ(EXPECT_PASS(passes::eliminate_noops, graph, graph).count, 0u);
 }
 
 TEST(EliminateNoops, DropoutWithReadMaskStaysUnreadMaskIsDropped) {
-  GraphBuilder b;
-  int x = b.input("x", DType::f32, shape({3}));
-  std::vector<int> kept = b.node("Dropout", {x}, {"d1", "mask1"});
-  int masked = b.node1("Cast", {kept[1]}, "mf", Attr().s("to", "f32"));
-  std::vector<int> gone = b.node("Dropout", {kept[0]}, {"d2", "mask2"});
-  b.output(b.node1("Mul", {gone[0], masked}, "out"));
-  passes::fold_constants(b.g);
-  EXPECT_EQ(passes::eliminate_noops(b.g), 1u);
-  EXPECT_EQ(ir::to_text(b.g),
-            "graph main(%x: f32[3]) {\n"
-            "  %d1: f32[3], %mask1: bool[3] = Dropout(%x)\n"
-            "  %mf: f32[3] = Cast<to=\"f32\">(%mask1)\n"
-            "  %out: f32[3] = Mul(%d1, %mf)\n"
-            "  return %out\n"
-            "}\n");
-  EXPECT_EQ(b.g.find_value("mask2"), -1);
-  EXPECT_NO_THROW(ir::verify(b.g, true));
+  PassRun r = EXPECT_PASS(passes::eliminate_noops, R"(
+    graph main(%x: f32[3]) {
+      %d1: f32[3], %mask1: bool[3] = Dropout(%x)
+      %mf: f32[3] = Cast<to="f32">(%mask1)
+      %d2: f32[3], %mask2: bool[3] = Dropout(%d1)
+      %out: f32[3] = Mul(%d2, %mf)
+      return %out
+    })", R"(
+    graph main(%x: f32[3]) {
+      %d1: f32[3], %mask1: bool[3] = Dropout(%x)
+      %mf: f32[3] = Cast<to="f32">(%mask1)
+      %out: f32[3] = Mul(%d1, %mf)
+      return %out
+    })");
+  EXPECT_EQ(r.count, 1u);
+  EXPECT_EQ(r.after.find_value("mask2"), -1);
 }
 
 TEST(EliminateNoops, DropoutWhoseMaskIsAGraphOutputStays) {
-  GraphBuilder b;
-  int x = b.input("x", DType::f32, shape({3}));
-  std::vector<int> d = b.node("Dropout", {x}, {"d", "mask"});
-  b.output(b.node1("Relu", {d[0]}, "r"));
-  b.output(d[1]);
-  passes::fold_constants(b.g);
-  EXPECT_EQ(passes::eliminate_noops(b.g), 0u);
-  EXPECT_NO_THROW(ir::verify(b.g, true));
-  EXPECT_EQ(ir::to_text(b.g),
-            "graph main(%x: f32[3]) {\n"
-            "  %d: f32[3], %mask: bool[3] = Dropout(%x)\n"
-            "  %r: f32[3] = Relu(%d)\n"
-            "  return %r, %mask\n"
-            "}\n");
+  const char* graph = R"(
+    graph main(%x: f32[3]) {
+      %d: f32[3], %mask: bool[3] = Dropout(%x)
+      %r: f32[3] = Relu(%d)
+      return %r, %mask
+    })";
+  EXPECT_EQ(EXPECT_PASS(passes::eliminate_noops, graph, graph).count, 0u);
 }
 
 TEST(EliminateNoops, ChainOfNoopsCollapses) {
-  GraphBuilder b;
-  int x = b.input("x", DType::i64, shape({2}));
-  int a = b.node1("Identity", {x}, "a");
-  int c = b.node1("Identity", {a}, "c");
-  int d = b.node1("Dropout", {c}, "d");
-  b.output(b.node1("Neg", {d}, "n"));
-  passes::fold_constants(b.g);
-  EXPECT_EQ(passes::eliminate_noops(b.g), 3u);
-  EXPECT_EQ(ir::to_text(b.g),
-            "graph main(%x: i64[2]) {\n"
-            "  %n: i64[2] = Neg(%x)\n"
-            "  return %n\n"
-            "}\n");
+  PassRun r = EXPECT_PASS(passes::eliminate_noops, R"(
+    graph main(%x: i64[2]) {
+      %a: i64[2] = Identity(%x)
+      %c: i64[2] = Identity(%a)
+      %d: i64[2] = Dropout(%c)
+      %n: i64[2] = Neg(%d)
+      return %n
+    })", R"(
+    graph main(%x: i64[2]) {
+      %n: i64[2] = Neg(%x)
+      return %n
+    })");
+  EXPECT_EQ(r.count, 3u);
 }
 
 }  // namespace

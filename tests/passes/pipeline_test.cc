@@ -41,7 +41,7 @@ TEST(Pipeline, TinyGraphBecomesStatic) {
             "  const %w: f32[4,2] = [0, 0, 0, 0, 0, 0, 0, 0]\n"
             "  %h: f32[2,3,4] = Gather<axis=0>(%embeddings, %input_ids)\n"
             "  %flat: f32[6,4] = Reshape(%h, %target)\n"
-            "  %logits: f32[6,2] = FusedMatMul<activation=\"none\">(%flat, %w)\n"
+            "  %logits: f32[6,2] = FusedMatMul<activation=\"none\">(%flat, %w) @logits/fused_matmul\n"
             "  return %logits\n"
             "}\n");
   EXPECT_NO_THROW(ir::verify(b.g, true));

@@ -1,146 +1,181 @@
 // auto_cast and quantize_int8, IR-to-IR: which ops are lowered, where casts go (one per value and
-// type), graph outputs keeping their name and fp32, int8 weights and scales; and that the lowered
-// graph still computes the same thing (reference kernels, low-precision tolerances).
-#include <map>
-
-#include "passes/passes.h"
-#include "test_util.h"
+// type), graph outputs keeping their name and fp32, int8 weights and scales -- stated as whole graphs;
+// and that the lowered graph still computes the same thing (reference kernels, low-precision
+// tolerances).
+#include "graph_text.h"
 
 namespace kiln::test {
 namespace {
 
 // x -> LayerNorm -> {GEMM a, GEMM b} -> Add -> LayerNorm -> y. LN's output feeds two GEMMs: one cast.
-struct Model {
-  ir::Graph g;
-  std::vector<Tensor> inputs;
-};
-Model two_gemms() {
-  GraphBuilder b;
-  int x = b.input("x", DType::f32, shape({2, 5, 8}));
-  int ln = b.node1("LayerNormalization", {x, b.constant("g", random_f32({8}, 1)), b.constant("be", random_f32({8}, 2))}, "ln",
-                   Attr().f("epsilon", 1e-5));
-  int ga = b.node1("FusedMatMul", {ln, b.constant("wa", random_f32({8, 6}, 3)), b.constant("ba", random_f32({6}, 4))}, "ga",
-                   Attr().s("activation", "gelu_erf"));
-  int gb = b.node1("FusedMatMul", {ln, b.constant("wb", random_f32({8, 6}, 5))}, "gb");
-  int sum = b.node1("Add", {ga, gb}, "sum");
-  int y = b.node1("LayerNormalization", {sum, b.constant("g2", random_f32({6}, 6))}, "y", Attr().f("epsilon", 1e-5));
-  b.output(y);
-  Model m{b.g, {random_f32({2, 5, 8}, 7)}};
-  passes::fold_constants(m.g);
-  ir::verify(m.g, true);
-  return m;
-}
+const char* kTwoGemms = R"(
+  graph main(%x: f32[2,5,8]) {
+    const %g: f32[8] = random(1)
+    const %be: f32[8] = random(2)
+    const %wa: f32[8,6] = random(3)
+    const %ba: f32[6] = random(4)
+    const %wb: f32[8,6] = random(5)
+    const %g2: f32[6] = random(6)
+    %ln: f32[2,5,8] = LayerNormalization<epsilon=1e-05>(%x, %g, %be)
+    %ga: f32[2,5,6] = FusedMatMul<activation="gelu_erf">(%ln, %wa, %ba)
+    %gb: f32[2,5,6] = FusedMatMul(%ln, %wb)
+    %sum: f32[2,5,6] = Add(%ga, %gb)
+    %y: f32[2,5,6] = LayerNormalization<epsilon=1e-05>(%sum, %g2)
+    return %y
+  })";
+const std::vector<Tensor> kTwoGemmsInputs = {random_f32({2, 5, 8}, 7)};
 
-size_t count_op(const ir::Graph& g, const std::string& op) {
-  size_t n = 0;
-  for (const ir::Node& node : g.nodes) n += node.op == op;
-  return n;
-}
-
-const ir::Node& node_named(const ir::Graph& g, const std::string& name) {
-  for (const ir::Node& n : g.nodes)
-    if (n.name == name) return n;
-  throw std::logic_error("no node " + name);
+// auto_cast, then fold_constants (which folds the casts of weights into bf16 weights), as the pipeline runs them.
+std::function<size_t(ir::Graph&)> auto_cast_bf16(const std::string& mode, passes::AutoCastReport* report) {
+  return [=](ir::Graph& g) {
+    *report = passes::auto_cast(g, mode, DType::bf16);
+    passes::fold_constants(g);
+    return report->lowered;
+  };
 }
 
 TEST(AutoCast, MatmultCastsGemmInputsOnceAndKeepsFp32Outputs) {
-  Model m = two_gemms();
-  const std::vector<Tensor> before = run_graph(m.g, m.inputs);
-  passes::AutoCastReport r = passes::auto_cast(m.g, "matmult", DType::bf16);
-  EXPECT_EQ(r.lowered, 2u);
-  EXPECT_EQ(r.casts, 1u);  // ln -> bf16 once for both GEMMs (the weight casts are of constants)
-  passes::fold_constants(m.g);
-  ir::verify(m.g, true);
-  EXPECT_EQ(count_op(m.g, "Cast"), 1u);
-  const ir::Node& ga = node_named(m.g, "ga");
-  EXPECT_EQ(m.g.values[ga.inputs[0]].dtype, DType::bf16);
-  EXPECT_EQ(m.g.values[ga.inputs[1]].dtype, DType::bf16);  // folded bf16 weight
-  EXPECT_EQ(m.g.values[ga.inputs[2]].dtype, DType::f32);   // bias stays fp32
-  EXPECT_EQ(m.g.values[ga.outputs[0]].dtype, DType::f32);  // fp32 accumulation and output
-  EXPECT_EQ(ga.attrs.get_string("out_dtype", ""), "f32");
-  EXPECT_EQ(m.g.values[node_named(m.g, "y").outputs[0]].dtype, DType::f32);
-  const std::vector<Tensor> after = run_graph(m.g, m.inputs);
-  EXPECT_CLOSE(after[0], before[0], Tolerance{0.05, 0.05});  // LN output of bf16 GEMMs, magnitude ~1
+  passes::AutoCastReport report;
+  // A bf16 random(k) is the bf16 cast of the f32 random(k): the folded weights are stated exactly.
+  PassRun r = EXPECT_PASS(auto_cast_bf16("matmult", &report), kTwoGemms, R"(
+    graph main(%x: f32[2,5,8]) {
+      const %g: f32[8] = random(1)
+      const %be: f32[8] = random(2)
+      const %wa.bf16: bf16[8,6] = random(3)    # folded bf16 weight
+      const %ba: f32[6] = random(4)            # the bias stays fp32
+      const %wb.bf16: bf16[8,6] = random(5)
+      const %g2: f32[6] = random(6)
+      %ln: f32[2,5,8] = LayerNormalization<epsilon=1e-05>(%x, %g, %be)
+      %ln.bf16: bf16[2,5,8] = Cast<to="bf16">(%ln)   # once, for both GEMMs
+      %ga: f32[2,5,6] = FusedMatMul<activation="gelu_erf", out_dtype="f32">(%ln.bf16, %wa.bf16, %ba)
+      %gb: f32[2,5,6] = FusedMatMul<out_dtype="f32">(%ln.bf16, %wb.bf16)
+      %sum: f32[2,5,6] = Add(%ga, %gb)
+      %y: f32[2,5,6] = LayerNormalization<epsilon=1e-05>(%sum, %g2)
+      return %y
+    })");
+  EXPECT_EQ(report.lowered, 2u);
+  EXPECT_EQ(report.casts, 1u);  // ln -> bf16 once for both GEMMs (the weight casts are of constants)
+  ir::verify(r.after, true);
+  expect_computes_the_same(r, kTwoGemmsInputs, Tolerance{0.05, 0.05});  // LN output of bf16 GEMMs, magnitude ~1
 }
 
 // FFN-like: x -> GEMM(gelu) -> GEMM -> y. The first GEMM's output is read only by the second GEMM,
 // which would cast it to bf16: the first GEMM writes bf16 itself and no Cast step is left between them.
 TEST(AutoCast, MatmultGemmFeedingOnlyAGemmWritesTheLowTypeItself) {
-  GraphBuilder b;
-  int x = b.input("x", DType::f32, shape({2, 5, 8}));
-  int h = b.node1("FusedMatMul", {x, b.constant("w1", random_f32({8, 12}, 1)), b.constant("b1", random_f32({12}, 2))}, "h",
-                  Attr().s("activation", "gelu_erf"));
-  int y = b.node1("FusedMatMul", {h, b.constant("w2", random_f32({12, 4}, 3))}, "y");
-  b.output(y);
-  passes::fold_constants(b.g);
-  const std::vector<Tensor> in = {random_f32({2, 5, 8}, 4)};
-  const std::vector<Tensor> before = run_graph(b.g, in);
-  passes::AutoCastReport r = passes::auto_cast(b.g, "matmult", DType::bf16);
-  passes::fold_constants(b.g);
-  ir::verify(b.g, true);
-  EXPECT_EQ(r.casts, 1u);  // x only
-  EXPECT_EQ(count_op(b.g, "Cast"), 1u);
-  EXPECT_EQ(node_named(b.g, "h").attrs.get_string("out_dtype", ""), "bf16");
-  EXPECT_EQ(node_named(b.g, "y").attrs.get_string("out_dtype", ""), "f32");
-  EXPECT_EQ(b.g.values[b.g.outputs[0]].dtype, DType::f32);
-  EXPECT_CLOSE(run_graph(b.g, in)[0], before[0], Tolerance{0.05, 0.05});
+  passes::AutoCastReport report;
+  PassRun r = EXPECT_PASS(auto_cast_bf16("matmult", &report), R"(
+    graph main(%x: f32[2,5,8]) {
+      const %w1: f32[8,12] = random(1)
+      const %b1: f32[12] = random(2)
+      const %w2: f32[12,4] = random(3)
+      %h: f32[2,5,12] = FusedMatMul<activation="gelu_erf">(%x, %w1, %b1)
+      %y: f32[2,5,4] = FusedMatMul(%h, %w2)
+      return %y
+    })", R"(
+    graph main(%x: f32[2,5,8]) {
+      const %w1.bf16: bf16[8,12] = random(1)
+      const %b1: f32[12] = random(2)
+      const %w2.bf16: bf16[12,4] = random(3)
+      %x.bf16: bf16[2,5,8] = Cast<to="bf16">(%x)
+      %h: bf16[2,5,12] = FusedMatMul<activation="gelu_erf", out_dtype="bf16">(%x.bf16, %w1.bf16, %b1)
+      %y: f32[2,5,4] = FusedMatMul<out_dtype="f32">(%h, %w2.bf16)
+      return %y
+    })");
+  EXPECT_EQ(report.casts, 1u);  // x only
+  ir::verify(r.after, true);
+  expect_computes_the_same(r, {random_f32({2, 5, 8}, 4)}, Tolerance{0.05, 0.05});
 }
 
 TEST(AutoCast, AllLowersFollowersAndCastsTheGraphOutputBack) {
-  Model m = two_gemms();
-  const std::vector<Tensor> before = run_graph(m.g, m.inputs);
-  const std::string out_name = m.g.values[m.g.outputs[0]].name;
-  passes::AutoCastReport r = passes::auto_cast(m.g, "all", DType::bf16);
-  passes::fold_constants(m.g);
-  ir::verify(m.g, true);
-  // The first LayerNorm reads the fp32 graph input: it stays fp32 (follow). Both GEMMs, the Add and
-  // the second LayerNorm run in bf16.
-  EXPECT_EQ(r.lowered, 4u);
-  EXPECT_EQ(m.g.values[node_named(m.g, "ln").outputs[0]].dtype, DType::f32);
-  EXPECT_EQ(m.g.values[node_named(m.g, "sum").outputs[0]].dtype, DType::bf16);
-  EXPECT_EQ(node_named(m.g, "ga").attrs.get_string("out_dtype", ""), "bf16");
-  // LN's gamma stays fp32; the output keeps its name and type through a final Cast.
-  const ir::Node& y = node_named(m.g, "y");
-  EXPECT_EQ(m.g.values[y.inputs[1]].dtype, DType::f32);
-  EXPECT_EQ(m.g.values[m.g.outputs[0]].name, out_name);
-  EXPECT_EQ(m.g.values[m.g.outputs[0]].dtype, DType::f32);
-  EXPECT_EQ(m.g.nodes.back().op, "Cast");
-  EXPECT_EQ(r.casts, 2u);  // ln -> bf16, y.bf16 -> f32
-  const std::vector<Tensor> after = run_graph(m.g, m.inputs);
-  EXPECT_CLOSE(after[0], before[0], Tolerance{0.05, 0.05});
+  passes::AutoCastReport report;
+  // The first LayerNorm reads the fp32 graph input: it stays fp32 (follow). Both GEMMs, the Add and the
+  // second LayerNorm run in bf16; LN's gamma stays fp32; the output keeps its name and type through a
+  // final Cast.
+  PassRun r = EXPECT_PASS(auto_cast_bf16("all", &report), kTwoGemms, R"(
+    graph main(%x: f32[2,5,8]) {
+      const %g: f32[8] = random(1)
+      const %be: f32[8] = random(2)
+      const %wa.bf16: bf16[8,6] = random(3)
+      const %ba: f32[6] = random(4)
+      const %wb.bf16: bf16[8,6] = random(5)
+      const %g2: f32[6] = random(6)
+      %ln: f32[2,5,8] = LayerNormalization<epsilon=1e-05>(%x, %g, %be)
+      %ln.bf16: bf16[2,5,8] = Cast<to="bf16">(%ln)
+      %ga: bf16[2,5,6] = FusedMatMul<activation="gelu_erf", out_dtype="bf16">(%ln.bf16, %wa.bf16, %ba)
+      %gb: bf16[2,5,6] = FusedMatMul<out_dtype="bf16">(%ln.bf16, %wb.bf16)
+      %sum: bf16[2,5,6] = Add(%ga, %gb)
+      %y.bf16: bf16[2,5,6] = LayerNormalization<epsilon=1e-05>(%sum, %g2) @y
+      %y: f32[2,5,6] = Cast<to="f32">(%y.bf16) @y.f32
+      return %y
+    })");
+  EXPECT_EQ(report.lowered, 4u);
+  EXPECT_EQ(report.casts, 2u);  // ln -> bf16, y.bf16 -> f32
+  ir::verify(r.after, true);
+  expect_computes_the_same(r, kTwoGemmsInputs, Tolerance{0.05, 0.05});
 }
 
 TEST(AutoCast, NoneChangesNothingAndUnknownModesFail) {
-  Model m = two_gemms();
-  const std::string before = ir::to_text(m.g);
-  passes::auto_cast(m.g, "none", DType::bf16);
-  EXPECT_EQ(ir::to_text(m.g), before);
-  EXPECT_KILN_ERROR(passes::auto_cast(m.g, "some", DType::bf16), {"unknown auto-cast mode 'some'"});
-  EXPECT_KILN_ERROR(passes::auto_cast(m.g, "all", DType::i8), {"bf16 or fp16"});
+  passes::AutoCastReport report;
+  EXPECT_EQ(EXPECT_PASS(auto_cast_bf16("none", &report), kTwoGemms, kTwoGemms).count, 0u);
+  ir::Graph g = ir::parse_graph(kTwoGemms);
+  EXPECT_KILN_ERROR(passes::auto_cast(g, "some", DType::bf16), {"unknown auto-cast mode 'some'"});
+  EXPECT_KILN_ERROR(passes::auto_cast(g, "all", DType::i8), {"bf16 or fp16"});
 }
 
-TEST(QuantizeInt8, PerColumnWeightsAndDynamicOrStaticScales) {
-  Model m = two_gemms();
-  const std::vector<Tensor> before = run_graph(m.g, m.inputs);
-  EXPECT_EQ(passes::quantize_int8(m.g, nullptr), 2u);
-  ir::verify(m.g, true);
-  const ir::Node& ga = node_named(m.g, "ga");
-  ASSERT_EQ(ga.inputs.size(), 5u);
-  EXPECT_EQ(m.g.values[ga.inputs[1]].dtype, DType::i8);
-  EXPECT_EQ(m.g.values[ga.inputs[4]].constant->dims(), Dims{6});
-  EXPECT_EQ(ga.attrs.get_string("quant", ""), "dynamic");
-  EXPECT_EQ(m.g.values[ga.outputs[0]].dtype, DType::f32);
-  const std::vector<Tensor> after = run_graph(m.g, m.inputs);
-  EXPECT_CLOSE(after[0], before[0], Tolerance{0.1, 0.05});
+// int8 weights (one scale per output column) cannot be stated as random(k): they are compared by dtype
+// and shape (kLargeConstantsByType), their values by the numbers; the 6 scales of each weight are
+// compared exactly (max |column| / 127 of random(3) and random(5)).
+TEST(QuantizeInt8, PerColumnWeightsAndDynamicScales) {
+  PassRun r = EXPECT_PASS([](ir::Graph& g) { return passes::quantize_int8(g, nullptr); }, kTwoGemms, R"(
+    graph main(%x: f32[2,5,8]) {
+      const %g: f32[8] = random(1)
+      const %be: f32[8] = random(2)
+      const %wa.i8: i8[8,6] = <48 values>
+      const %ba: f32[6] = random(4)
+      const %wa.scales: f32[6] = [0.0051334775, 0.00728053, 0.0055804467, 0.0075066877, 0.00593522, 0.0076559023]
+      const %wb.i8: i8[8,6] = <48 values>
+      const %wb.scales: f32[6] = [0.0076917964, 0.007305598, 0.0075574634, 0.007849314, 0.0077015716, 0.007828848]
+      const %g2: f32[6] = random(6)
+      %ln: f32[2,5,8] = LayerNormalization<epsilon=1e-05>(%x, %g, %be)
+      %ga: f32[2,5,6] = FusedMatMul<activation="gelu_erf", quant="dynamic">(%ln, %wa.i8, %ba, _, %wa.scales)
+      %gb: f32[2,5,6] = FusedMatMul<quant="dynamic">(%ln, %wb.i8, _, _, %wb.scales)
+      %sum: f32[2,5,6] = Add(%ga, %gb)
+      %y: f32[2,5,6] = LayerNormalization<epsilon=1e-05>(%sum, %g2)
+      return %y
+    })", kLargeConstantsByType);
+  EXPECT_EQ(r.count, 2u);
+  ir::verify(r.after, true);
+  expect_computes_the_same(r, kTwoGemmsInputs, Tolerance{0.1, 0.05});
+}
 
-  Model s = two_gemms();
-  passes::ActivationRanges ranges{{"ln", 3.0f}};
-  EXPECT_EQ(passes::quantize_int8(s.g, &ranges), 2u);
-  EXPECT_EQ(node_named(s.g, "gb").attrs.get_string("quant", ""), "static");
-  EXPECT_NEAR(node_named(s.g, "gb").attrs.get_float("act_scale", 0), 3.0 / 127, 1e-9);
-  Model missing = two_gemms();
+TEST(QuantizeInt8, StaticScalesFromCalibratedRanges) {
+  const passes::ActivationRanges ranges{{"ln", 3.0f}};
+  PassRun r = EXPECT_PASS([&](ir::Graph& g) { return passes::quantize_int8(g, &ranges); }, kTwoGemms, R"(
+    graph main(%x: f32[2,5,8]) {
+      const %g: f32[8] = random(1)
+      const %be: f32[8] = random(2)
+      const %wa.i8: i8[8,6] = <48 values>
+      const %ba: f32[6] = random(4)
+      const %wa.scales: f32[6] = [0.0051334775, 0.00728053, 0.0055804467, 0.0075066877, 0.00593522, 0.0076559023]
+      const %wb.i8: i8[8,6] = <48 values>
+      const %wb.scales: f32[6] = [0.0076917964, 0.007305598, 0.0075574634, 0.007849314, 0.0077015716, 0.007828848]
+      const %g2: f32[6] = random(6)
+      %ln: f32[2,5,8] = LayerNormalization<epsilon=1e-05>(%x, %g, %be)
+      %ga: f32[2,5,6] = FusedMatMul<act_scale=0.023622047, activation="gelu_erf", quant="static">(%ln, %wa.i8, %ba, _, %wa.scales)
+      %gb: f32[2,5,6] = FusedMatMul<act_scale=0.023622047, quant="static">(%ln, %wb.i8, _, _, %wb.scales)
+      %sum: f32[2,5,6] = Add(%ga, %gb)
+      %y: f32[2,5,6] = LayerNormalization<epsilon=1e-05>(%sum, %g2)
+      return %y
+    })", kLargeConstantsByType);
+  EXPECT_EQ(r.count, 2u);
+  EXPECT_NEAR(r.after.nodes[2].attrs.get_float("act_scale", 0), 3.0 / 127, 1e-9);
+  expect_computes_the_same(r, kTwoGemmsInputs, Tolerance{0.1, 0.05});
+}
+
+TEST(QuantizeInt8, StaticWithoutARangeIsAnError) {
+  ir::Graph g = ir::parse_graph(kTwoGemms);
   passes::ActivationRanges none;
-  EXPECT_KILN_ERROR(passes::quantize_int8(missing.g, &none), {"no calibrated range", "'ln'"});
+  EXPECT_KILN_ERROR(passes::quantize_int8(g, &none), {"no calibrated range", "'ln'"});
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// IR: graph building, consumers, compact(), the to_text format, Attrs getters and the verifier.
+// IR: graph building, consumers, compact(), Attrs getters and the verifier. The text form: ir_text_test.cc.
 #include "ir/graph.h"
 #include "test_util.h"
 
@@ -56,45 +56,6 @@ TEST(Graph, CompactDropsUnusedValuesAndRenumbers) {
   EXPECT_EQ(b.g.nodes[0].outputs, (std::vector<int>{2}));
   EXPECT_EQ(b.g.values[2].producer, 0);
   EXPECT_NO_THROW(ir::verify(b.g, true));
-}
-
-TEST(ToText, FullFormat) {
-  GraphBuilder b;
-  b.g.name = "tiny";
-  int x = b.input("x", DType::f32, shape({"batch", 4}));
-  int anon = b.input("m", DType::boolean, {ir::Dim::sym(""), ir::Dim::of(4)});
-  int w = b.constant("w", tensor<float>({4}, {0.5f, -1, 1e-3f, 3.14159274f}));
-  int idx = b.constant("idx", tensor<int64_t>({2}, {-1, 7}));
-  int flag = b.constant("flag", tensor<bool>({2}, {true, false}));
-  int big = b.constant("big", Tensor(DType::i32, {3, 3}));
-  int y = b.node1("Add", {x, w}, "y");
-  b.g.values[y].shape = shape({"batch", 4});
-  Attr attrs;
-  attrs.i("axis", -1).f("epsilon", 1e-5).s("mode", "tanh").ints("perm", {0, 2, 1}).floats("scales", {0.5, 2})
-      .t("value", tensor<int64_t>({1}, {3}));
-  std::vector<int> outs = b.node("Custom", {y, -1, idx, flag, big, anon}, {"o1", "o2"}, attrs);
-  b.g.nodes.back().domain = "com.microsoft";
-  b.output(outs[0]);
-  b.output(outs[1]);
-  EXPECT_EQ(ir::to_text(b.g),
-            "graph tiny(%x: f32[batch,4], %m: bool[?,4]) {\n"
-            "  const %w: f32[4] = [0.5, -1, 0.001, 3.1415927]\n"
-            "  const %idx: i64[2] = [-1, 7]\n"
-            "  const %flag: bool[2] = [true, false]\n"
-            "  const %big: i32[3,3] = <9 values>\n"
-            "  %y: f32[batch,4] = Add(%x, %w)\n"
-            "  %o1: f32[], %o2: f32[] = com.microsoft::Custom<axis=-1, epsilon=1e-05, mode=\"tanh\", perm=[0,2,1], "
-            "scales=[0.5,2], value=[3]>(%y, _, %idx, %flag, %big, %m)\n"
-            "  return %o1, %o2\n"
-            "}\n");
-}
-
-TEST(ToText, IsDeterministic) {
-  GraphBuilder b;
-  int x = b.input("x", DType::f32, shape({2}));
-  b.output(b.node1("Relu", {x}, "r"));
-  ir::Graph copy = b.g;
-  EXPECT_EQ(ir::to_text(b.g), ir::to_text(copy));
 }
 
 TEST(Attrs, Getters) {
