@@ -22,4 +22,9 @@ inline int8_t quantize_s8(float x, float inv_scale) {
   return static_cast<int8_t>(q);
 }
 
+// The same value as an unsigned byte with zero point 128 (q + 128, in [1, 255]): the operand order VNNI's
+// vpdpbusd takes natively (u8 activations x s8 weights). The GEMM subtracts 128 x the weight column sums
+// again, so the product is exactly the s8 one.
+inline uint8_t quantize_u8(float x, float inv_scale) { return static_cast<uint8_t>(quantize_s8(x, inv_scale) + 128); }
+
 }  // namespace kiln::kernels

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels/quantize.h"
+#include "kernels/x86/x86_kernels.h"
 #include "test_util.h"
 #include "util/half.h"
 
@@ -248,6 +249,23 @@ TEST(Quantize, SymmetricRuleSaturatesAndRoundsHalfEven) {
   EXPECT_EQ(kernels::quantize_s8(3.5f, 1.f), 4);
   EXPECT_EQ(kernels::quantize_s8(-300.f, 1.f), -127);
   EXPECT_EQ(kernels::quantize_s8(1000.f, 1.f), 127);
+}
+
+// u8 with zero point 128 (what the int8 GEMM feeds VNNI): exactly the s8 value + 128, never 0; the
+// AVX-512 quantiser bit for bit the scalar rule, at every tail length.
+TEST(Quantize, UnsignedIsSignedPlus128AndTheVectorRuleMatches) {
+  for (float x : {0.f, 2.5f, -2.5f, 3.5f, -126.6f, 126.4f, -300.f, 1000.f, -1e30f, 1e30f})
+    EXPECT_EQ(static_cast<int>(kernels::quantize_u8(x, 1.f)), kernels::quantize_s8(x, 1.f) + 128) << x;
+  EXPECT_EQ(kernels::quantize_u8(-1000.f, 1.f), 1);
+  if (kernels::detected_isa() < Isa::avx512) GTEST_SKIP() << "needs the avx512 tier";
+  Tensor x = random_f32({1000}, 77);
+  for (int64_t i = 0; i < x.numel(); i += 37) x.data_as<float>()[i] *= 1000;  // some saturate
+  for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{1000}}) {
+    std::vector<uint8_t> vec(n), ref(n);
+    kernels::x86::quantize_u8_avx512(x.data_as<float>(), vec.data(), 1.f / 0.01f, 0, n);
+    for (int64_t i = 0; i < n; ++i) ref[i] = kernels::quantize_u8(x.data_as<float>()[i], 1.f / 0.01f);
+    EXPECT_EQ(vec, ref) << n;
+  }
 }
 
 // Widened kernels: the fp32 kernel on the widened inputs, narrowed once.

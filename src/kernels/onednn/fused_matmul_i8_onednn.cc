@@ -1,9 +1,13 @@
-// FusedMatMul in int8. A is quantised to s8 per call (kernels/quantize.h: its own absmax, or the
-// calibrated scale), the s8 x s8 GEMM accumulates in s32 (VNNI). Dequantisation: the per-column weight
+// FusedMatMul in int8. A is quantised per call (kernels/quantize.h: its own absmax, or the calibrated
+// scale) to u8 with zero point 128, the operand VNNI's vpdpbusd takes natively against s8 weights; oneDNN
+// subtracts the zero point's share (128 x each weight column's sum) in s32, so the accumulator is exactly
+// the s8 x s8 one. (With s8 A, oneDNN shifts every A element itself on each call.) Dequantisation: the per-column weight
 // scales are oneDNN output scales fixed at load (runtime output scales would make oneDNN 2.6 fall back
 // from its brgemm kernel to a 3x slower one), and a dynamic activation scale is a binary_mul post-op by
-// a one-element tensor the kernel rewrites each call (static: folded into the output scales). The bias
-// is a binary_add post-op so that it is added after the scaling.
+// a one-element tensor the kernel rewrites each call (static: folded into the output scales). oneDNN adds
+// its bias argument to the accumulator before the output scales, so the kernel passes bias / (weight
+// scale x activation scale), rewritten each call: the bias as a post-op instead cost 6-17% of the GEMM
+// on BERT shapes (measured with a oneDNN micro-benchmark; docs/benchmarks.md).
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -22,10 +26,14 @@ using dnnl::memory;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
+constexpr int kZeroPoint = 128;  // quantize_u8's
+
 struct I8State : FusedMatMulState {
-  std::shared_ptr<void> a_q;        // the s8 copy of A
+  std::shared_ptr<void> a_q;        // the u8 copy of A (zero point 128)
   std::shared_ptr<void> act_scale;  // A's scale: a one-element post-op input (dynamic)
   float static_scale = 0;           // the calibrated scale; 0: dynamic
+  std::shared_ptr<void> bias_scaled;  // the bias argument: bias / (weight scale x activation scale)
+  std::vector<float> inv_w_scales;    // 1 / the weight scale, per column
 };
 
 std::shared_ptr<void> prepare_fused_matmul_i8(const KernelContext& c) {
@@ -40,15 +48,16 @@ std::shared_ptr<void> prepare_fused_matmul_i8(const KernelContext& c) {
     std::vector<float> scales(c.inputs[4].as<float>(), c.inputs[4].as<float>() + n);
     for (float& v : scales) v *= act;
     FusedMatMulPrecision precision{dt::s8};
+    precision.src = dt::u8;
+    precision.attr.set_zero_points(DNNL_ARG_SRC, 0, {kZeroPoint});
     precision.attr.set_output_scales(1 << 1, scales);
-    precision.bias_as_post_op = true;
     const int scale_index = precision.po.len();
     if (dynamic) precision.po.append_binary(dnnl::algorithm::binary_mul, memory::desc({1, 1}, dt::f32, tag::ab));
     const FusedMatMulPrimitive s = make_fused_matmul_primitive(c, precision);
 
     const TensorArg& W = c.inputs[1];
     auto st = std::make_shared<I8State>();
-    st->a_q = allocate_aligned(s.m * s.k, "the int8 copy of FusedMatMul's A");
+    st->a_q = allocate_aligned(s.m * s.k, "the u8 copy of FusedMatMul's A");
     st->act_scale = allocate_aligned(sizeof(float), "FusedMatMul's activation scale");
     if (!dynamic) st->static_scale = static_cast<float>(c.attrs.get_float("act_scale", 0));
     if (dynamic)
@@ -56,6 +65,12 @@ std::shared_ptr<void> prepare_fused_matmul_i8(const KernelContext& c) {
           memory(memory::desc({1, 1}, dt::f32, tag::ab), onednn_engine(), st->act_scale.get());
     bind_fused_matmul(*st, s, c, StoredWeights{W.data, static_cast<size_t>(W.numel()), DType::i8}, st->a_q.get(),
                       c.outputs[0].data, s.has_res ? c.inputs[3].data : nullptr);
+    if (s.has_bias) {
+      st->bias_scaled = allocate_aligned(n * sizeof(float), "FusedMatMul's scaled bias");
+      st->args[DNNL_ARG_BIAS] = memory(s.bias_md, onednn_engine(), st->bias_scaled.get());
+      st->exec = exec_args(st->args);
+      for (int64_t j = 0; j < n; ++j) st->inv_w_scales.push_back(1.f / c.inputs[4].as<float>()[j]);
+    }
     return st;
   } catch (const dnnl::error& e) {
     fail("oneDNN could not create the matmul: ", e.what());
@@ -65,18 +80,18 @@ std::shared_ptr<void> prepare_fused_matmul_i8(const KernelContext& c) {
 // Activation quantisation for one ISA tier: the scalar rule, or the AVX-512 version of it.
 struct Quantizer {
   float (*absmax)(const float* x, int64_t begin, int64_t end);
-  void (*quantize)(const float* x, int8_t* q, float inv_scale, int64_t begin, int64_t end);
+  void (*quantize)(const float* x, uint8_t* q, float inv_scale, int64_t begin, int64_t end);
 };
 float absmax_scalar(const float* x, int64_t begin, int64_t end) {
   float m = 0;
   for (int64_t i = begin; i < end; ++i) m = std::max(m, std::fabs(x[i]));
   return m;
 }
-void quantize_scalar(const float* x, int8_t* q, float inv, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) q[i] = quantize_s8(x[i], inv);
+void quantize_scalar(const float* x, uint8_t* q, float inv, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) q[i] = quantize_u8(x[i], inv);
 }
 constexpr Quantizer kScalarQuantizer{absmax_scalar, quantize_scalar};
-constexpr Quantizer kAvx512Quantizer{x86::absmax_avx512, x86::quantize_s8_avx512};
+constexpr Quantizer kAvx512Quantizer{x86::absmax_avx512, x86::quantize_u8_avx512};
 
 // Quantise A (scale from its absmax unless calibrated), pass its scale, run the s8 GEMM. A is split
 // over the team whatever its size: the GEMM wakes the team right after anyway, and the scalar quantiser
@@ -97,9 +112,14 @@ template <const Quantizer* Q> void fused_matmul_i8_onednn(const KernelContext& c
     scale = quant_scale(absmax);
   }
   const float inv = 1.f / scale;
-  int8_t* q = static_cast<int8_t*>(st->a_q.get());
+  uint8_t* q = static_cast<uint8_t*>(st->a_q.get());
   parallel_ranges(total, 1, 64, [&](int64_t b, int64_t e) { Q->quantize(a, q, inv, b, e); }, 0);
   *static_cast<float*>(st->act_scale.get()) = scale;
+  if (st->bias_scaled) {
+    const float* bias = c.inputs[2].as<float>();
+    float* scaled = static_cast<float*>(st->bias_scaled.get());
+    for (size_t j = 0; j < st->inv_w_scales.size(); ++j) scaled[j] = bias[j] * st->inv_w_scales[j] * inv;
+  }
   execute(st->prim, st->stream, st->exec);
 }
 

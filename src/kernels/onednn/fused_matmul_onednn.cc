@@ -39,7 +39,7 @@ FusedMatMulPrimitive make_fused_matmul_primitive(const KernelContext& c, FusedMa
   s.has_bias = given(2) && c.inputs[2].numel() == s.n;
   s.has_res = given(3);
   const dt ydt = io_dtype(Y.dtype);
-  s.src_md = memory::desc({s.m, s.k}, p.compute, tag::ab);
+  s.src_md = memory::desc({s.m, s.k}, p.src == dt::undef ? p.compute : p.src, tag::ab);
   s.w_plain = memory::desc({s.k, s.n}, p.compute, tb ? tag::ba : tag::ab);
   s.bias_md = memory::desc({1, s.n}, dt::f32, tag::ab);
   s.dst_md = memory::desc({s.m, s.n}, ydt, tag::ab);

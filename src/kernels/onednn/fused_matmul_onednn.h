@@ -24,6 +24,7 @@ namespace kiln::kernels {
 // What a precision decides about its primitive; make_fused_matmul_primitive adds the epilogue.
 struct FusedMatMulPrecision {
   dnnl::memory::data_type compute;                     // A and W as the primitive reads them
+  dnnl::memory::data_type src = dnnl::memory::data_type::undef;  // A's, when not `compute` (i8: u8 A, s8 W)
   dnnl::primitive_attr attr = user_scratchpad_attr();  // i8: the output scales
   dnnl::post_ops po{};                                 // post-ops that come before the epilogue's (i8: A's scale)
   bool bias_as_post_op = false;                        // a binary_add post-op rather than the bias argument

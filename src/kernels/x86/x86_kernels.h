@@ -69,5 +69,6 @@ void f16_to_f32_avx512(const uint16_t* x, float* y, int64_t begin, int64_t end);
 // int8 activation quantisation (kernels/quantize.h's rule, bit for bit) over elements [begin, end).
 float absmax_avx512(const float* x, int64_t begin, int64_t end);
 void quantize_s8_avx512(const float* x, int8_t* q, float inv_scale, int64_t begin, int64_t end);
+void quantize_u8_avx512(const float* x, uint8_t* q, float inv_scale, int64_t begin, int64_t end);  // s8 + 128
 
 }  // namespace kiln::kernels::x86
