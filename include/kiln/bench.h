@@ -29,6 +29,9 @@ struct BenchOptions {
   int warmup = 3;       // untimed calls first
   int rounds = 0;       // interleaved rounds over the artifacts; 0: 1, or 3 with several artifacts
   int threads = 0;      // intra-op threads (0: one per allowed CPU)
+  // Run each call through a serving Engine (one replica, Engine::run from one client thread: the path of
+  // `kiln run` and the server) instead of a bare Session. Accuracy is still measured on sessions.
+  bool engine = false;
   // Inputs by name; every input not given is generated (kiln/sample_inputs.h).
   std::vector<NamedTensor> inputs;
 };
@@ -39,6 +42,7 @@ struct BenchRun {
   std::string options_json;      // the artifact's compile options (META "options")
   int64_t batch = 0, seq = 0;    // as compiled (0 when not given)
   int threads = 0;
+  bool engine = false;           // measured through an Engine (BenchOptions::engine)
   size_t iterations = 0;
   double seconds = 0;            // timed wall time over all rounds
   double throughput = 0;         // sequences (rows) per second

@@ -21,6 +21,7 @@ struct BenchArgs {
   std::vector<std::string> inputs;
   double seconds = 10;
   int warmup = 3, threads = 0, rounds = 0;
+  bool engine = false;
   // Sweep (kiln::bench_sweep)
   std::string batch, instances, pipeline, concurrency, csv, plot;
   int64_t max_delay_us = 0;
@@ -54,14 +55,16 @@ int run_benches(const BenchArgs& args) {
   o.warmup = args.warmup;
   o.rounds = args.rounds;
   o.threads = args.threads;
+  o.engine = args.engine;
   o.inputs = read_input_specs(args.inputs);
   const BenchReport r = bench(args.artifacts, o);
   const BenchRun& first = r.runs[0];
   const int64_t per_call = std::max<int64_t>(first.batch, 1);
   if (r.runs.size() == 1) {
     const LatencyStats& l = first.latency_ms;
-    std::printf("%s: batch %lld, seq %lld, %s, %d thread%s\n", first.artifact.c_str(), static_cast<long long>(first.batch),
-                static_cast<long long>(first.seq), first.precision.c_str(), first.threads, first.threads == 1 ? "" : "s");
+    std::printf("%s: batch %lld, seq %lld, %s, %d thread%s%s\n", first.artifact.c_str(), static_cast<long long>(first.batch),
+                static_cast<long long>(first.seq), first.precision.c_str(), first.threads, first.threads == 1 ? "" : "s",
+                first.engine ? ", through the serving Engine" : "");
     std::printf("  %zu calls in %.2f s after %d warm-up calls\n", first.iterations, first.seconds, r.warmup);
     std::printf("  throughput  %.2f sequences/s\n", first.throughput);
     std::printf("  latency ms  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (per call of batch %lld)\n", l.p50, l.p90, l.p99, l.max,
@@ -100,6 +103,7 @@ Command add_bench(CLI::App& app) {
   add_wait_policy_option(cmd);
   add_repeated_option(cmd, "-i,--input", args->inputs, "NAME=FILE.npy (default: generated from the compiled shapes)");
   cmd->add_option("--json", args->json, "Also write the results as JSON to this file");
+  cmd->add_flag("--engine", args->engine, "Time each call through the serving Engine (as kiln run and a server do), not a bare Session");
   // Sweep mode: any of these runs every combination on the serving engine (docs/tuning.md).
   std::vector<CLI::Option*> sweep = {
       cmd->add_option("--batch", args->batch, "Sweep: rows per request, comma-separated (e.g. 1,4,8,16)"),

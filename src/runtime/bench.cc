@@ -84,6 +84,7 @@ void check_seconds(double seconds) {
 // One artifact under measurement.
 struct Measured {
   std::unique_ptr<Session> session;
+  std::unique_ptr<Engine> engine;  // BenchOptions::engine: the timed calls go through it
   std::vector<double> ms;  // per call, over all rounds
   double seconds = 0;
   std::vector<NamedTensor> outputs;
@@ -95,7 +96,8 @@ void measure(Measured& m, const std::vector<NamedTensor>& inputs, double seconds
   size_t calls = 0;
   while (elapsed < seconds || calls < 3) {
     const Clock::time_point t0 = Clock::now();
-    m.session->run(inputs, m.outputs);
+    if (m.engine) m.outputs = m.engine->run(inputs);
+    else m.session->run(inputs, m.outputs);
     const Clock::time_point t1 = Clock::now();
     m.ms.push_back(ms_since(t0, t1));
     elapsed = std::chrono::duration<double>(t1 - start).count();
@@ -144,6 +146,11 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
   std::vector<Measured> m(artifacts.size());
   for (size_t i = 0; i < artifacts.size(); ++i) {
     m[i].session = std::make_unique<Session>(artifacts[i], so);
+    if (o.engine) {
+      EngineOptions eo;
+      eo.core_groups = threads_core_groups(o.threads);
+      m[i].engine = std::make_unique<Engine>(m[i].session->model(), eo);
+    }
     if (i > 0 && specs_text(m[i].session->inputs()) != specs_text(m[0].session->inputs()))
       fail("'", artifacts[i], "' takes inputs (", specs_text(m[i].session->inputs()), ") that differ from '", artifacts[0], "' (",
            specs_text(m[0].session->inputs()), "): compare artifacts of one model compiled for the same shapes");
@@ -161,7 +168,10 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
   r.rounds = o.rounds > 0 ? o.rounds : (artifacts.size() > 1 ? 3 : 1);
   r.warmup = o.warmup;
   for (Measured& x : m)
-    for (int i = 0; i < o.warmup; ++i) x.session->run(inputs, x.outputs);
+    for (int i = 0; i < o.warmup; ++i) {
+      if (x.engine) x.outputs = x.engine->run(inputs);
+      else x.session->run(inputs, x.outputs);
+    }
   for (int round = 0; round < r.rounds; ++round)
     for (Measured& x : m) measure(x, inputs, o.seconds / r.rounds);
 
@@ -175,6 +185,7 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
     run.batch = info.batch;
     run.seq = meta.value("options", nlohmann::json::object()).value("seq", int64_t{0});
     run.threads = m[i].session->threads();
+    run.engine = o.engine;
     run.iterations = m[i].ms.size();
     run.seconds = m[i].seconds;
     run.throughput = static_cast<double>(run.iterations * static_cast<size_t>(std::max<int64_t>(run.batch, 1))) / run.seconds;
@@ -216,6 +227,7 @@ std::string bench_json(const BenchReport& r) {
         {"kiln_version", version()},
         {"cpu_tier", r.cpu_tier},
         {"wait_policy", r.wait_policy},
+        {"path", run.engine ? "engine" : "session"},
     };
     if (r.runs.size() > 1) {
       const CompileReport::Verification& v = run.vs_baseline;

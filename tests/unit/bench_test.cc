@@ -49,6 +49,23 @@ TEST(Bench, OneArtifactRunsAndReportsItsJson) {
   EXPECT_EQ(j["options"]["batch"], 2);
 }
 
+TEST(Bench, ThroughTheEngineTheSameReport) {
+  TempDir dir;
+  compile_linear(dir.file("a.kiln"), 2, 0.0f);
+  BenchOptions o;
+  o.seconds = 0.02;
+  o.warmup = 1;
+  o.threads = 1;
+  o.engine = true;
+  const BenchReport r = bench({dir.file("a.kiln")}, o);
+  EXPECT_TRUE(r.runs[0].engine);
+  EXPECT_GE(r.runs[0].iterations, 3u);
+  EXPECT_EQ(r.runs[0].threads, 1);
+  EXPECT_EQ(nlohmann::json::parse(bench_json(r))["path"], "engine");
+  o.engine = false;
+  EXPECT_EQ(nlohmann::json::parse(bench_json(bench({dir.file("a.kiln")}, o)))["path"], "session");
+}
+
 TEST(Bench, SeveralArtifactsAreComparedWithTheFirstFp32) {
   TempDir dir;
   compile_linear(dir.file("a.kiln"), 2, 0.0f);
