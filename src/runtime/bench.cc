@@ -144,22 +144,25 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
   SessionOptions so;
   so.threads = o.threads;
   std::vector<Measured> m(artifacts.size());
+  auto specs_of = [&](const Measured& x) { return x.engine ? x.engine->inputs() : x.session->inputs(); };
   for (size_t i = 0; i < artifacts.size(); ++i) {
-    m[i].session = std::make_unique<Session>(artifacts[i], so);
     if (o.engine) {
+      // No session on this thread: an OpenMP team of its own would compete with the engine's (see the
+      // Engine's constructor). The accuracy check makes sessions after the timing.
       EngineOptions eo;
       eo.core_groups = threads_core_groups(o.threads);
-      m[i].engine = std::make_unique<Engine>(m[i].session->model(), eo);
+      m[i].engine = std::make_unique<Engine>(Model::open(artifacts[i]), eo);
+    } else {
+      m[i].session = std::make_unique<Session>(artifacts[i], so);
     }
-    if (i > 0 && specs_text(m[i].session->inputs()) != specs_text(m[0].session->inputs()))
-      fail("'", artifacts[i], "' takes inputs (", specs_text(m[i].session->inputs()), ") that differ from '", artifacts[0], "' (",
-           specs_text(m[0].session->inputs()), "): compare artifacts of one model compiled for the same shapes");
+    if (i > 0 && specs_text(specs_of(m[i])) != specs_text(specs_of(m[0])))
+      fail("'", artifacts[i], "' takes inputs (", specs_text(specs_of(m[i])), ") that differ from '", artifacts[0], "' (",
+           specs_text(specs_of(m[0])), "): compare artifacts of one model compiled for the same shapes");
   }
-  Session& first = *m[0].session;
   // The given inputs, and generated ones for every input not given.
   std::vector<NamedTensor> inputs;
   for (const NamedTensor& in : o.inputs) inputs.push_back(in);  // shares the caller's buffer (inputs are only read)
-  for (NamedTensor& made : make_sample_inputs(first)) {
+  for (NamedTensor& made : m[0].engine ? make_sample_inputs(*m[0].engine) : make_sample_inputs(*m[0].session)) {
     bool given = false;
     for (const NamedTensor& in : o.inputs) given |= in.name == made.name;
     if (!given) inputs.push_back(std::move(made));
@@ -176,7 +179,7 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
     for (Measured& x : m) measure(x, inputs, o.seconds / r.rounds);
 
   for (size_t i = 0; i < m.size(); ++i) {
-    const ModelInfo& info = m[i].session->model()->info();
+    const ModelInfo& info = (m[i].engine ? m[i].engine->model() : m[i].session->model())->info();
     BenchRun run;
     run.artifact = artifacts[i];
     run.precision = info.precision;
@@ -184,7 +187,9 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
     run.options_json = meta.value("options", nlohmann::json::object()).dump();
     run.batch = info.batch;
     run.seq = meta.value("options", nlohmann::json::object()).value("seq", int64_t{0});
-    run.threads = m[i].session->threads();
+    run.threads = m[i].engine ? static_cast<int>(threads_core_groups(o.threads).empty() ? allowed_cpus().size()
+                                                                                   : threads_core_groups(o.threads)[0].size())
+                              : m[i].session->threads();
     run.engine = o.engine;
     run.iterations = m[i].ms.size();
     run.seconds = m[i].seconds;
@@ -196,6 +201,11 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
   for (size_t i = m.size(); i-- > 0;)
     if (r.runs[i].precision == "fp32") r.baseline = i;
   if (m.size() > 1) {
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (!m[i].session) m[i].session = std::make_unique<Session>(m[i].engine->model(), so);
+      m[i].engine.reset();
+    }
+    Session& first = *m[0].session;
     std::vector<std::vector<NamedTensor>> check;
     check.push_back(std::move(inputs));
     if (o.inputs.empty())
