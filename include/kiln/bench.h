@@ -30,7 +30,8 @@ struct BenchOptions {
   int rounds = 0;       // interleaved rounds over the artifacts; 0: 1, or 3 with several artifacts
   int threads = 0;      // intra-op threads (0: one per allowed CPU)
   // Run each call through a serving Engine (one replica, Engine::run from one client thread: the path of
-  // `kiln run` and the server) instead of a bare Session. Accuracy is still measured on sessions.
+  // `kiln run` and the server) instead of a bare Session. One artifact only: engines of several at once
+  // would compete for the cores with their OpenMP teams.
   bool engine = false;
   // Inputs by name; every input not given is generated (kiln/sample_inputs.h).
   std::vector<NamedTensor> inputs;

@@ -250,12 +250,8 @@ class Reader {
     expect('(', "'(' after the graph's name");
     if (!accept(')')) {
       do {
-        expect('%', "'%' and the name of a graph input");
-        const size_t at = pos_;
-        Value v;
-        v.name = read_name("the name of a graph input");
-        expect(':', "':' and the type of graph input " + ref(v.name));
-        read_type(v.dtype, v.shape);
+        size_t at = 0, type_at = 0;
+        Value v = read_declaration("a graph input", "graph input ", at, type_at);
         g_.inputs.push_back(define(std::move(v), at));
       } while (accept(','));
       expect(')', "',' or ')' after a graph input");
@@ -487,6 +483,21 @@ class Reader {
     expect(']', "',' or ']' in a shape");
   }
 
+  // "%name: type", declaring a graph input, a node output or a constant (`what`, e.g. "a graph input";
+  // `type_of` names it in the ':' error, e.g. "graph input "). `at` gets the name's offset, `type_at` the
+  // type's (for payload errors).
+  Value read_declaration(const std::string& what, const std::string& type_of, size_t& at, size_t& type_at) {
+    expect('%', "'%' and the name of " + what);
+    at = pos_;
+    Value v;
+    v.name = read_name("the name of " + what);
+    expect(':', "':' and the type of " + type_of + ref(v.name));
+    skip_space();
+    type_at = pos_;
+    read_type(v.dtype, v.shape);
+    return v;
+  }
+
   int define(Value v, size_t at) {
     auto it = defined_.find(v.name);
     if (it != defined_.end())
@@ -608,14 +619,8 @@ class Reader {
 
   void read_constant() {
     pos_ += 5;  // const
-    expect('%', "'%' and the name of a constant");
-    const size_t at = pos_;
-    Value v;
-    v.name = read_name("the name of a constant");
-    expect(':', "':' and the type of constant " + ref(v.name));
-    skip_space();
-    const size_t type_at = pos_;
-    read_type(v.dtype, v.shape);
+    size_t at = 0, type_at = 0;
+    Value v = read_declaration("a constant", "constant ", at, type_at);
     expect('=', "'=' and the values of constant " + ref(v.name));
     v.constant = std::make_shared<const Tensor>(read_payload(v.dtype, v.shape, type_at));
     define(std::move(v), at);
@@ -675,12 +680,8 @@ class Reader {
     std::vector<std::pair<Value, size_t>> outs;
     if (peek() == '%') {
       do {
-        expect('%', "'%' and the name of a node output");
-        const size_t at = pos_;
-        Value v;
-        v.name = read_name("the name of a node output");
-        expect(':', "':' and the type of " + ref(v.name));
-        read_type(v.dtype, v.shape);
+        size_t at = 0, type_at = 0;
+        Value v = read_declaration("a node output", "", at, type_at);
         outs.emplace_back(std::move(v), at);
       } while (accept(','));
     }

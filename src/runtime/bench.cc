@@ -141,6 +141,10 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
   if (o.warmup < 0) fail("warmup must be >= 0, got ", o.warmup);
   if (o.rounds < 0) fail("rounds must be >= 0, got ", o.rounds);
   if (o.threads < 0) fail("threads must be >= 0, got ", o.threads);
+  // Each engine owns an OpenMP team on its own thread: engines of several artifacts alive at once would
+  // make libgomp throttle its spinning for all of them (see the Engine's constructor), biasing the timing.
+  if (o.engine && artifacts.size() > 1)
+    fail("engine mode times one artifact at a time, got ", artifacts.size(), " (compare precisions on sessions)");
   SessionOptions so;
   so.threads = o.threads;
   std::vector<Measured> m(artifacts.size());
@@ -187,8 +191,9 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
     run.options_json = meta.value("options", nlohmann::json::object()).dump();
     run.batch = info.batch;
     run.seq = meta.value("options", nlohmann::json::object()).value("seq", int64_t{0});
-    run.threads = m[i].engine ? static_cast<int>(threads_core_groups(o.threads).empty() ? allowed_cpus().size()
-                                                                                   : threads_core_groups(o.threads)[0].size())
+    // An engine's one replica runs on its core group: --threads N CPUs, or every allowed one.
+    run.threads = m[i].engine ? (o.threads > 0 ? std::min<int>(o.threads, static_cast<int>(allowed_cpus().size()))
+                                               : static_cast<int>(allowed_cpus().size()))
                               : m[i].session->threads();
     run.engine = o.engine;
     run.iterations = m[i].ms.size();
@@ -201,10 +206,6 @@ BenchReport bench(const std::vector<std::string>& artifacts, const BenchOptions&
   for (size_t i = m.size(); i-- > 0;)
     if (r.runs[i].precision == "fp32") r.baseline = i;
   if (m.size() > 1) {
-    for (size_t i = 0; i < m.size(); ++i) {
-      if (!m[i].session) m[i].session = std::make_unique<Session>(m[i].engine->model(), so);
-      m[i].engine.reset();
-    }
     Session& first = *m[0].session;
     std::vector<std::vector<NamedTensor>> check;
     check.push_back(std::move(inputs));

@@ -102,6 +102,9 @@ TEST(Bench, BadOptionsAndMismatchedArtifactsAreClearErrors) {
   o.warmup = 0;
   EXPECT_KILN_ERROR(bench({}, o), {"give at least one artifact"});
   EXPECT_KILN_ERROR(bench({dir.file("a.kiln"), dir.file("b3.kiln")}, o), {"that differ from", "same shapes"});
+  o.engine = true;
+  EXPECT_KILN_ERROR(bench({dir.file("a.kiln"), dir.file("a.kiln")}, o), {"engine mode times one artifact at a time, got 2"});
+  o.engine = false;
   SweepOptions s;
   s.artifacts = {dir.file("a.kiln")};
   s.instances = {0};

@@ -1,9 +1,9 @@
 // kiln/labeled_data.h and kiln/evaluate.h: labelled TSVs read with and without headers, columns by name
 // and index, every malformed case a clear error; and accuracy, F1 and the confusion matrix of a model
-// whose answers are known (the sentiment table of text_test.cc).
+// whose answers are known (tests/sentiment_model.h).
 #include <cmath>
 
-#include "compile_graph.h"
+#include "sentiment_model.h"
 #include "kiln/engine.h"
 #include "kiln/evaluate.h"
 #include "kiln/labeled_data.h"
@@ -56,25 +56,6 @@ TEST(LabeledTsv, MalformedInputIsAClearError) {
   h.header = "maybe";
   EXPECT_KILN_ERROR(parse("x\t1\n", h), {"header must be auto, yes or no"});
   EXPECT_KILN_ERROR(read_labeled_tsv("/nonexistent/d.tsv", {}), {"cannot read '/nonexistent/d.tsv'"});
-}
-
-// input_ids -> Gather rows of a [V, 2] table -> sum over the sequence: "good" scores class 0, "bad" class 1.
-void compile_sentiment(const std::string& path, const std::string& task) {
-  GraphBuilder b;
-  int ids = b.input("input_ids", DType::i64, shape({"batch", "sequence"}));
-  Tensor table(DType::f32, {7, 2});
-  table.data_as<float>()[4 * 2 + 0] = 2.0f;
-  table.data_as<float>()[5 * 2 + 1] = 2.0f;
-  int rows = b.node1("Gather", {b.constant("table", std::move(table)), ids}, "rows", Attr().i("axis", 0));
-  Tensor axes(DType::i64, {1});
-  axes.data_as<int64_t>()[0] = 1;
-  b.output(b.node1("ReduceSum", {rows, b.constant("axes", std::move(axes))}, "logits", Attr().i("keepdims", 0)));
-  CompileOptions o;
-  o.batch = 2;
-  o.seq = 8;
-  compile_graph(path, b.g, o,
-                {{"task", task}, {"labels", {"positive", "negative"}}, {"pad_id", 0}, {"tokenizer", {{"type", "wordpiece"}, {"lowercase", true}}}},
-                {{"input_ids", {{"role", "token_ids"}, {"vocab_size", 7}}}}, {{"VOCAB", "[PAD]\n[UNK]\n[CLS]\n[SEP]\ngood\nbad\nfilm\n"}});
 }
 
 TEST(Evaluate, AccuracyF1AndConfusionOfKnownAnswers) {

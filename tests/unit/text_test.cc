@@ -2,7 +2,7 @@
 // out by hand; the task recorded in the artifact decides which applies.
 #include <cmath>
 
-#include "compile_graph.h"
+#include "sentiment_model.h"
 #include "kiln/engine.h"
 #include "kiln/model.h"
 #include "kiln/text.h"
@@ -10,28 +10,6 @@
 
 namespace kiln::test {
 namespace {
-
-// input_ids [batch, sequence] -> Gather rows of a [V, 2] table -> sum over the sequence -> [batch, 2].
-// The table gives "good" (2, 0) and "bad" (0, 2); every other token, [PAD] included, (0, 0).
-const char* kVocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\ngood\nbad\nfilm\n";
-
-void compile_sentiment(const std::string& path, const std::string& task) {
-  GraphBuilder b;
-  int ids = b.input("input_ids", DType::i64, shape({"batch", "sequence"}));
-  Tensor table(DType::f32, {7, 2});
-  table.data_as<float>()[4 * 2 + 0] = 2.0f;
-  table.data_as<float>()[5 * 2 + 1] = 2.0f;
-  int rows = b.node1("Gather", {b.constant("table", std::move(table)), ids}, "rows", Attr().i("axis", 0));
-  Tensor axes(DType::i64, {1});
-  axes.data_as<int64_t>()[0] = 1;
-  b.output(b.node1("ReduceSum", {rows, b.constant("axes", std::move(axes))}, "logits", Attr().i("keepdims", 0)));
-  CompileOptions o;
-  o.batch = 2;
-  o.seq = 8;
-  compile_graph(path, b.g, o,
-                {{"task", task}, {"labels", {"positive", "negative"}}, {"pad_id", 0}, {"tokenizer", {{"type", "wordpiece"}, {"lowercase", true}}}},
-                {{"input_ids", {{"role", "token_ids"}, {"vocab_size", 7}}}}, {{"VOCAB", kVocab}});
-}
 
 TEST(Text, ClassifyThroughTheEngine) {
   TempDir dir;
