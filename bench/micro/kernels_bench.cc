@@ -17,6 +17,7 @@
 #include "kernels/isa.h"
 #include "kernels/kernel.h"
 #include "kiln/tensor.h"
+#include "util/half.h"
 
 namespace {
 
@@ -32,6 +33,7 @@ struct Case {
   std::vector<Dims> outputs;
   kiln::ir::Attrs attrs;
   std::vector<int> big;       // inputs counted in the byte total (the activations)
+  DType dtype = DType::f32;   // the registry key; bf16: input 0 is converted to bf16
 };
 
 // Deterministic values in [lo, hi).
@@ -46,7 +48,7 @@ Tensor filled(const Dims& dims, uint64_t seed, float lo, float hi) {
 }
 
 void run_case(benchmark::State& state, const Case& c, Isa isa, int threads) {
-  const kiln::kernels::KernelEntry* k = kiln::kernels::find_kernel(c.op, DType::f32, isa);
+  const kiln::kernels::KernelEntry* k = kiln::kernels::find_kernel(c.op, c.dtype, isa);
   std::vector<Tensor> ins, outs;
   for (size_t i = 0; i < c.inputs.size(); ++i) {
     if (c.inputs[i].empty()) {
@@ -54,24 +56,34 @@ void run_case(benchmark::State& state, const Case& c, Isa isa, int threads) {
       continue;
     }
     ins.push_back(filled(c.inputs[i], i + 1, -3.f, 3.f));
-    if (c.op == "Softmax") {  // attention scores with the last quarter of every row masked
+    if (c.op == "Softmax" || c.op == "MultiHeadAttention") {  // the last quarter of every row masked
       float* p = ins.back().data_as<float>();
       const int64_t n = c.inputs[i].back();
       for (int64_t r = 0; r < ins.back().numel() / n; ++r)
         for (int64_t j = n - n / 4; j < n; ++j) p[r * n + j] = -3.4028234663852886e38f;
     }
   }
+  if (c.dtype == DType::bf16) {
+    Tensor low(DType::bf16, ins[0].dims());
+    for (int64_t i = 0; i < low.numel(); ++i) low.data_as<uint16_t>()[i] = kiln::f32_to_bf16(ins[0].data_as<float>()[i]);
+    ins[0] = std::move(low);
+  }
   for (const Dims& d : c.outputs) outs.emplace_back(DType::f32, d);
   kiln::kernels::KernelContext ctx{c.attrs, {}, {}};
-  for (Tensor& t : ins) ctx.inputs.push_back({DType::f32, t.dims(), t.data()});
+  for (Tensor& t : ins) ctx.inputs.push_back({t.dtype(), t.dims(), t.data()});
   for (Tensor& t : outs) ctx.outputs.push_back({DType::f32, t.dims(), t.data()});
 
   int64_t bytes = 0;
-  for (int i : c.big) bytes += ins[i].numel() * 4;
+  for (int i : c.big) bytes += static_cast<int64_t>(ins[i].nbytes());
   for (const Tensor& t : outs) bytes += t.numel() * 4;
 
   const int saved = omp_get_max_threads();
   omp_set_num_threads(threads);
+  std::shared_ptr<void> prepared;  // oneDNN primitives (attention)
+  if (k->prepare) {
+    prepared = k->prepare(ctx);
+    ctx.state = prepared.get();
+  }
   k->fn(ctx);  // warm-up: first touch of the outputs
   for (auto _ : state) {
     k->fn(ctx);
@@ -94,6 +106,15 @@ std::vector<Case> bert_cases() {
   }
   for (Dims s : {Dims{8, 12, 128, 128}, Dims{1, 12, 128, 128}})
     cases.push_back({"Softmax", std::to_string(s[0] * s[1] * s[2]) + "x128", {s}, {s}, {}, {0}});
+  // Whole attention (QK^T, masked softmax, PV) on the merged QKV projection's output.
+  for (int64_t b : {8, 1}) {
+    kiln::ir::Attrs mha;
+    mha.set_int("num_heads", 12);
+    mha.set_int("packed_qkv", 1);
+    for (DType t : {DType::f32, DType::bf16})
+      cases.push_back({"MultiHeadAttention", std::to_string(b) + "x128x12x64/" + kiln::dtype_name(t),
+                       {{b, 128, 2304}, {}, {}, {b, 1, 1, 128}}, {{b, 128, 768}}, mha, {0}, t});
+  }
   const Dims ffn{8, 128, 3072};
   kiln::ir::Attrs tanh_attrs;
   tanh_attrs.set_string("approximate", "tanh");
@@ -111,7 +132,7 @@ int main(int argc, char** argv) {
   const int max_threads = omp_get_max_threads();
   for (const Case& c : cases)
     for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512}) {
-      if (isa > kiln::kernels::detected_isa() || !kiln::kernels::find_kernel(c.op, DType::f32, isa)) continue;
+      if (isa > kiln::kernels::detected_isa() || !kiln::kernels::find_kernel(c.op, c.dtype, isa)) continue;
       std::vector<int> thread_counts = {1};
       if (isa != Isa::ref && max_threads > 1) thread_counts.push_back(max_threads);
       for (int t : thread_counts) {

@@ -112,11 +112,17 @@ std::string precision_name(const CompileOptions& o) {
     fail("cast_type '", o.cast_type, "' is not supported (expected bf16 or fp16)");
   if (o.quantize != "none" && o.quantize != "int8")
     fail("quantize '", o.quantize, "' is not supported (expected int8)");
-  if (o.quantize == "int8" && o.auto_cast != "none")
-    fail("quantize int8 and auto_cast ", o.auto_cast, " cannot be combined: int8 GEMMs keep the other ops in fp32");
+  // int8 GEMMs read and write fp32 activations; matmult adds bf16 attention (the GEMMs without
+  // constant weights) around them. fp16 has no attention kernel of its own, and `all` would put a cast
+  // before every int8 GEMM.
+  if (o.quantize == "int8" && o.auto_cast != "none" && (o.auto_cast != "matmult" || o.cast_type != "bf16"))
+    fail("quantize int8 combines only with auto_cast matmult in bf16 (int8 GEMMs, bf16 attention), got auto_cast ",
+         o.auto_cast, " in ", o.cast_type);
   if (!(o.tolerance >= 0)) fail("tolerance must be a non-negative number, got ", o.tolerance);
   if (o.pipeline_stages < 0) fail("pipeline_stages must be a positive integer, got ", o.pipeline_stages);
-  if (o.quantize == "int8") return o.calibration_file.empty() ? "int8-dynamic" : "int8-static";
+  if (o.quantize == "int8")
+    return std::string(o.calibration_file.empty() ? "int8-dynamic" : "int8-static") +
+           (o.auto_cast == "none" ? "" : "-bf16-matmult");
   if (o.auto_cast != "none") return o.cast_type + "-" + o.auto_cast;
   return "fp32";
 }

@@ -10,6 +10,7 @@ namespace {
 
 struct CpuInfo {
   Isa isa = Isa::ref;
+  bool avx512_bf16 = false;
   std::string features;
 };
 
@@ -27,7 +28,7 @@ const CpuInfo& cpu_info() {
     bool bw = add(__builtin_cpu_supports("avx512bw"), "avx512bw");
     bool vl = add(__builtin_cpu_supports("avx512vl"), "avx512vl");
     bool dq = add(__builtin_cpu_supports("avx512dq"), "avx512dq");
-    add(__builtin_cpu_supports("avx512bf16"), "avx512_bf16");
+    c.avx512_bf16 = add(__builtin_cpu_supports("avx512bf16"), "avx512_bf16");
     add(__builtin_cpu_supports("avx512vnni"), "avx512_vnni");
     if (avx2 && fma) c.isa = Isa::avx2;
     // The avx512 tier's files are compiled with -mavx512f/bw/vl/dq (CMakeLists.txt).
@@ -51,6 +52,8 @@ const char* isa_name(Isa isa) {
 Isa detected_isa() { return cpu_info().isa; }
 
 const char* cpu_features() { return cpu_info().features.c_str(); }
+
+bool has_avx512_bf16() { return active_isa() == Isa::avx512 && cpu_info().avx512_bf16; }
 
 Isa active_isa() {
   static const Isa isa = [] {

@@ -60,6 +60,9 @@ struct KernelEntry {
   KernelFn fn;
   PrepareFn prepare = nullptr;
   PackFn pack = nullptr;
+  // True for the widened kernels (widened.cc): 16-bit storage, but the arithmetic runs in fp32 after a
+  // conversion, so lowering an op to one only adds conversions.
+  bool widens = false;
 };
 
 // The best kernel for (op, dtype) at or below the active ISA, or nullptr.
@@ -68,7 +71,9 @@ const KernelEntry* select_kernel(const std::string& op, DType dtype);
 const KernelEntry* find_kernel(const std::string& op, DType dtype, Isa isa);
 
 void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn,
-                     PrepareFn prepare = nullptr, PackFn pack = nullptr);
+                     PrepareFn prepare = nullptr, PackFn pack = nullptr, bool widens = false);
+// Whether some tier has a kernel for (op, dtype) that computes in dtype (not a widening one).
+bool computes_in(const std::string& op, DType dtype);
 // Runs a kernel once outside a session (constant folding, tests): prepares its state if it has any.
 void run_kernel_once(const KernelEntry& kernel, KernelContext ctx);
 // Explicit registration lists, called once from registry.cc.

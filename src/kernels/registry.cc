@@ -27,8 +27,16 @@ void ensure_registered() {
 }  // namespace
 
 void register_kernel(const std::string& op, DType dtype, Isa isa, const std::string& name, KernelFn fn,
-                     PrepareFn prepare, PackFn pack) {
-  table()[Key{op, dtype, isa}] = KernelEntry{op, dtype, isa, name, fn, prepare, pack};
+                     PrepareFn prepare, PackFn pack, bool widens) {
+  table()[Key{op, dtype, isa}] = KernelEntry{op, dtype, isa, name, fn, prepare, pack, widens};
+}
+
+bool computes_in(const std::string& op, DType dtype) {
+  for (int t = static_cast<int>(Isa::ref); t <= static_cast<int>(Isa::avx512); ++t) {
+    const KernelEntry* k = find_kernel(op, dtype, static_cast<Isa>(t));
+    if (k && !k->widens) return true;
+  }
+  return false;
 }
 
 void run_kernel_once(const KernelEntry& kernel, KernelContext ctx) {

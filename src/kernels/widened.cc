@@ -90,7 +90,8 @@ constexpr char kLayerNorm[] = "LayerNormalization", kSkipLayerNorm[] = "SkipLaye
 
 template <const char* Op> void register_widened() {
   for (DType t : {DType::bf16, DType::f16})
-    register_kernel(Op, t, Isa::ref, std::string("widened_") + dtype_name(t) + "_" + Op, run_widened, prepare_widened<Op>);
+    register_kernel(Op, t, Isa::ref, std::string("widened_") + dtype_name(t) + "_" + Op, run_widened, prepare_widened<Op>,
+                    nullptr, /*widens=*/true);
 }
 
 }  // namespace

@@ -5,9 +5,12 @@
 //                       input #4) with f32 A that the kernel quantises to i8 itself: per call from
 //                       A's absolute maximum (quant = "dynamic") or with the calibrated act_scale
 //                       (quant = "static"). Bias and scales stay f32; the output is f32 unless
-//                       out_dtype names the low type (auto-cast all).
+//                       out_dtype names the low type (auto-cast all; or bf16 for an int8 or bf16 GEMM
+//                       whose only reader is a bf16 attention).
 //   MultiHeadAttention  softmax(scale * Q K^T + mask) V per head, in the [batch, seq, heads*dim] layout;
-//                       with packed_qkv=1 Q, K, V come as one [batch, seq, 3*heads*dim] input
+//                       with packed_qkv=1 Q, K, V come as one [batch, seq, 3*heads*dim] input. Q, K, V
+//                       share one type (f32, or bf16/f16 under auto-cast); the mask is f32; the output
+//                       is out_dtype when given, else Q's type.
 #include "kiln/error.h"
 #include "ops/op_schema.h"
 
@@ -73,7 +76,10 @@ void register_fused_schemas() {
   mha.name = "MultiHeadAttention";
   mha.min_inputs = 3;
   mha.max_inputs = 4;  // Q, K, V, additive mask?
-  mha.precision = PrecisionPolicy::follow;
+  // Its two batched GEMMs make it a GEMM for auto-cast: bf16 Q/K/V under matmult, fp32 output unless
+  // out_dtype says otherwise (softmax and its sums stay fp32 in every kernel).
+  mha.precision = PrecisionPolicy::always;
+  mha.out_dtype_attr = "out_dtype";
   mha.fp32_inputs = {3};  // the additive mask
   mha.compute = ComputeKind::attention;
   mha.flops = [](const CostContext& c) {
@@ -106,7 +112,12 @@ void register_fused_schemas() {
       Dims full = broadcast_dims(m, {q[0], heads, q[1], k[1]});
       if (full != Dims{q[0], heads, q[1], k[1]}) fail("mask ", dims_to_string(m), " does not broadcast to the scores");
     }
-    c.set_output(0, c.dtype(0), q);
+    if (!c.attrs().get_int("packed_qkv", 0) && (c.dtype(1) != c.dtype(0) || c.dtype(2) != c.dtype(0)))
+      fail("Q, K, V must share one dtype, got ", dtype_name(c.dtype(0)), ", ", dtype_name(c.dtype(1)), ", ",
+           dtype_name(c.dtype(2)));
+    if (c.has_input(3) && c.dtype(3) != DType::f32) fail("mask must be f32, got ", dtype_name(c.dtype(3)));
+    const DType ot = c.attrs().has("out_dtype") ? dtype_from_name(c.attrs().get_string("out_dtype", "")) : c.dtype(0);
+    c.set_output(0, ot, q);
   };
   mha.min_inputs = 1;
   register_schema(mha);

@@ -1,14 +1,18 @@
 // Auto-cast: runs ops in bf16 or fp16 where the user asked for it, from each op's declared precision
 // policy (ops/op_schema.h), and inserts the casts the change needs, one per (value, type).
 //
-//   matmult  ops declared `always` (the GEMMs) take low-precision inputs and still produce fp32
-//            (fp32 accumulation; everything else stays fp32), except that a GEMM output whose only
-//            reader is another GEMM is written in the low type directly (the cast it would get anyway)
+//   matmult  ops declared `always` (the GEMMs, and attention with its two batched GEMMs) take
+//            low-precision inputs and still produce fp32 (fp32 accumulation; everything else stays
+//            fp32), except that a GEMM output whose only reader is another such op is written in the low
+//            type directly (the cast it would get anyway). Combined with --quantize int8, the int8 GEMMs
+//            stay int8 (their weights are typed already) and attention runs in bf16.
 //   all      `always` ops take low-precision inputs and produce low-precision outputs; `follow` ops
 //            whose activations arrive in the low type run in it too (their kernels keep fp32
 //            statistics and sums); `never` ops stay fp32
 //
-// An op is only lowered when a kernel for it exists in the low type. Inputs an op declares fp32 (a
+// An op is only lowered when a kernel for it exists in the low type; an `always` op only when that
+// kernel computes in the low type (kernels::computes_in): a widened one would only add conversions (fp16
+// attention, for instance, stays fp32 under matmult). Inputs an op declares fp32 (a
 // GEMM's bias, quantisation scales) are never cast; constants cast here are folded into low-precision
 // weights by the next fold_constants. Graph outputs keep their fp32 type and name.
 #include <map>
@@ -59,18 +63,22 @@ class Caster {
   }
 
  private:
-  // A GEMM output read only by this cast is written in the low type by the GEMM itself: the same
-  // rounding (oneDNN narrows with round-to-nearest-even) without a step that reads and writes it again.
-  // Only without a residual, which would have to change type too.
+  // The fp32 output of an op with a typed output (a GEMM, attention) read only by this cast is written
+  // in the low type by the op itself: the same rounding (oneDNN narrows with round-to-nearest-even)
+  // without a step that reads and writes it again. Only without a residual, which would have to change
+  // type too, and only when the op computes in that type already (its registry key: a GEMM's weights,
+  // attention's Q/K/V), or is an int8 GEMM narrowing to bf16 (oneDNN's int8 matmul writes bf16 but not
+  // fp16).
   bool narrow_producer(int v, DType to) {
     if (!is_low(to) || v >= static_cast<int>(readers_.size()) || readers_[v] != 1) return false;
     for (ir::Node& n : out_) {
       if (n.outputs.size() != 1 || n.outputs[0] != v) continue;
       const ops::OpSchema* s = ops::find_schema(n.op);
-      if (!s || s->out_dtype_attr.empty() || n.attrs.get_string(s->out_dtype_attr, "") != "f32" ||
-          input_of(n, s->weight_input) < 0 || g_.values[input_of(n, s->weight_input)].dtype != to ||
-          input_of(n, s->residual_input) >= 0)
+      if (!s || s->out_dtype_attr.empty() || g_.values[v].dtype != DType::f32 ||
+          input_of(n, s->key_input) < 0 || input_of(n, s->residual_input) >= 0)
         return false;
+      const DType key = g_.values[input_of(n, s->key_input)].dtype;
+      if (key != to && !(key == DType::i8 && to == DType::bf16)) return false;
       n.attrs.set_string(s->out_dtype_attr, dtype_name(to));
       g_.values[v].dtype = to;
       return true;
@@ -102,7 +110,7 @@ AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low) {
     const ops::OpSchema* s = ops::find_schema(n.op);
     bool lower = false;
     if (s && kernels::find_kernel(n.op, low, kernels::Isa::ref)) {
-      if (s->precision == ops::PrecisionPolicy::always) lower = true;
+      if (s->precision == ops::PrecisionPolicy::always) lower = kernels::computes_in(n.op, low);
       if (s->precision == ops::PrecisionPolicy::follow && all)
         for (int in : n.inputs) lower = lower || (in >= 0 && lowered_values.count(in));
     }

@@ -78,7 +78,7 @@ EXPECT = {
     "cast_type_int4":          ["cast_type 'int4' is not supported (expected bf16 or fp16)"],
     "auto_cast_unknown":       ["auto_cast 'most' is not supported (expected none, matmult or all)"],
     "quantize_unknown":        ["quantize 'int4' is not supported (expected int8)"],
-    "quantize_with_auto_cast": ["quantize int8 and auto_cast all cannot be combined"],
+    "quantize_with_auto_cast": ["quantize int8 combines only with auto_cast matmult in bf16", "got auto_cast all in bf16"],
     "calibration_missing":     ["cannot read calibration file", "no such file"],
     "calibration_empty":       ["has no samples"],
     "calibration_malformed":   [":2: not valid json"],

@@ -95,32 +95,85 @@ TEST(MultiHeadAttention, ShapeRuleErrors) {
                     {"cannot be broadcast"});
 }
 
+struct AttentionCase {
+  int64_t b, s, h, d;
+  Dims mask;  // empty: no mask
+};
+
+std::string describe(const AttentionCase& c) {
+  return "b=" + std::to_string(c.b) + " s=" + std::to_string(c.s) + " h=" + std::to_string(c.h) +
+         " d=" + std::to_string(c.d) + " mask=" + dims_to_string(c.mask);
+}
+
+// Odd sizes (vector tails in the fused softmax), every mask shape the kernel meets: none, the padding
+// mask [B, 1, 1, Sk], per query [B, 1, Sq, Sk], per head, rank 1, and one value per query row (stride 0
+// along the keys); and a scores tile big enough to split the batch into chunks plus a remainder.
+const AttentionCase kAttentionCases[] = {
+    {1, 1, 1, 1, {}},          {3, 37, 4, 15, {3, 1, 1, 37}},   {2, 17, 3, 11, {2, 1, 17, 17}},
+    {1, 33, 6, 9, {1, 6, 33, 33}}, {2, 128, 2, 64, {2, 1, 1, 128}}, {3, 5, 2, 3, {5}},
+    {2, 7, 2, 5, {2, 1, 7, 1}},
+    // 4 MiB of scores per element: chunks of 2 batch elements and a remainder of 1
+    {3, 512, 4, 8, {3, 1, 1, 512}}};
+
+// Q, K, V from [-1, 1] and the mask, with every third mask entry finfo.min, as an exported padding mask.
+std::vector<Tensor> attention_inputs(const AttentionCase& c, uint64_t& seed) {
+  const Dims qkv = {c.b, c.s, c.h * c.d};
+  std::vector<Tensor> in = {random_f32(qkv, seed++), random_f32(qkv, seed++), random_f32(qkv, seed++)};
+  if (!c.mask.empty()) {
+    Tensor m = random_f32(c.mask, seed++);
+    for (int64_t i = 0; i < m.numel(); i += 3) m.data_as<float>()[i] = -3.4028235e38f;
+    in.push_back(m);
+  }
+  return in;
+}
+
+Attr attention_attrs(const AttentionCase& c) {
+  return Attr().i("num_heads", c.h).f("scale", 1.0 / std::sqrt(static_cast<double>(c.d)));
+}
+
 TEST(MultiHeadAttention, OneDnnMatchesReferenceAtOddSizes) {
   if (!has_avx2()) GTEST_SKIP() << "needs the avx2 tier";
-  struct Case {
-    int64_t b, s, h, d;
-    Dims mask;  // empty: no mask
-  };
-  const Case cases[] = {{1, 1, 1, 1, {}},          {3, 37, 4, 15, {3, 1, 1, 37}}, {2, 17, 3, 11, {2, 1, 17, 17}},
-                        {1, 33, 6, 9, {1, 6, 33, 33}}, {2, 128, 2, 64, {2, 1, 1, 128}}, {3, 5, 2, 3, {5}},
-                        // 4 MiB of scores per element: chunks of 2 batch elements and a remainder of 1
-                        {3, 512, 4, 8, {3, 1, 1, 512}}};
   uint64_t seed = 200;
-  for (const Case& c : cases) {
+  for (const AttentionCase& c : kAttentionCases) {
+    SCOPED_TRACE(describe(c));
     const Dims qkv = {c.b, c.s, c.h * c.d};
-    std::vector<Tensor> in = {random_f32(qkv, seed++), random_f32(qkv, seed++), random_f32(qkv, seed++)};
-    if (!c.mask.empty()) {
-      Tensor m = random_f32(c.mask, seed++);
-      // Mask out every third key with finfo.min, as an exported padding mask does.
-      for (int64_t i = 0; i < m.numel(); i += 3) m.data_as<float>()[i] = -3.4028235e38f;
-      in.push_back(m);
+    const std::vector<Tensor> in = attention_inputs(c, seed);
+    Tensor ref = run_kernel("MultiHeadAttention", DType::f32, Isa::ref, in, {{DType::f32, qkv}}, attention_attrs(c))[0];
+    for (Isa isa : {Isa::avx2, Isa::avx512}) {
+      if (kernels::detected_isa() < isa) continue;
+      SCOPED_TRACE(kernels::isa_name(isa));
+      Tensor fast = run_kernel("MultiHeadAttention", DType::f32, isa, in, {{DType::f32, qkv}}, attention_attrs(c))[0];
+      EXPECT_CLOSE(fast, ref, gemm_tolerance(std::max(c.d, c.s)));
     }
-    Attr attrs = Attr().i("num_heads", c.h).f("scale", 1.0 / std::sqrt(static_cast<double>(c.d)));
-    Tensor ref = run_kernel("MultiHeadAttention", DType::f32, Isa::ref, in, {{DType::f32, qkv}}, attrs)[0];
-    Tensor fast = run_kernel("MultiHeadAttention", DType::f32, Isa::avx2, in, {{DType::f32, qkv}}, attrs)[0];
-    SCOPED_TRACE("b=" + std::to_string(c.b) + " s=" + std::to_string(c.s) + " h=" + std::to_string(c.h) +
-                 " d=" + std::to_string(c.d) + " mask=" + dims_to_string(c.mask));
-    EXPECT_CLOSE(fast, ref, gemm_tolerance(std::max(c.d, c.s)));
+  }
+}
+
+// The bf16 kernel against the fp32 reference on the same bf16 inputs. QK^T of bf16 values is exact in
+// fp32 (the fp32 GEMM bound); the probabilities are rounded to bf16 once before PV, an error of at most
+// 2^-9 of each p_j, so at most 2^-9 * sum_j p_j |v_j| <= 2^-9 in each output; a bf16 output adds its
+// own rounding. One ulp bounds are kept, as for the other 16-bit kernels: 1/256 absolute.
+TEST(MultiHeadAttention, Bf16MatchesReferenceOnBf16Inputs) {
+  if (kernels::detected_isa() < Isa::avx512) GTEST_SKIP() << "needs the avx512 tier";
+  uint64_t seed = 400;
+  for (const AttentionCase& c : kAttentionCases) {
+    SCOPED_TRACE(describe(c));
+    const Dims qkv = {c.b, c.s, c.h * c.d};
+    std::vector<Tensor> in = attention_inputs(c, seed), in16 = in;
+    for (int i = 0; i < 3; ++i) {
+      in16[i] = Tensor(DType::bf16, qkv);
+      for (int64_t j = 0; j < qkv[0] * qkv[1] * qkv[2]; ++j) {
+        const uint16_t h = f32_to_bf16(in[i].data_as<float>()[j]);
+        in16[i].data_as<uint16_t>()[j] = h;
+        in[i].data_as<float>()[j] = bf16_to_f32(h);  // the reference sees the same rounded values
+      }
+    }
+    Tensor ref = run_kernel("MultiHeadAttention", DType::f32, Isa::ref, in, {{DType::f32, qkv}}, attention_attrs(c))[0];
+    const double abs = 1.0 / 256 + gemm_tolerance(std::max(c.d, c.s)).abs;
+    for (DType out : {DType::f32, DType::bf16}) {
+      SCOPED_TRACE(dtype_name(out));
+      Tensor fast = run_kernel("MultiHeadAttention", DType::bf16, Isa::avx512, in16, {{out, qkv}}, attention_attrs(c))[0];
+      EXPECT_CLOSE(fast, ref, Tolerance{abs, out == DType::bf16 ? kTolBf16Store.rel : 0.0});
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/x86/x86_kernels.h"
 #include "test_util.h"
 
 namespace kiln::test {
@@ -304,6 +305,33 @@ TEST_P(X86Kernels, ElementwiseKernelsInPlaceOverInputZero) {
 }
 
 // ---- dispatch ----------------------------------------------------------------------------------------
+
+// The attention softmax's bf16 writers: the integer rounding (every AVX-512 CPU) and vcvtneps2bf16
+// (avx512_bf16 CPUs) give the same bits, which are the fp32 writer's probabilities rounded by
+// util/half.h; at every size around the vector width, with a per-row mask and a stride-0 mask.
+TEST(X86AttentionProbs, Bf16WritersAgreeBitForBitWithTheFp32One) {
+  if (kernels::detected_isa() < Isa::avx512) GTEST_SKIP() << "needs the avx512 tier";
+  for (int64_t n : kHidden) {
+    const int64_t rows = 5;
+    Tensor mask = random_f32({rows, n}, 800 + n);
+    for (int64_t i = 0; i < mask.numel(); i += 4) mask.data_as<float>()[i] = kMasked;
+    std::vector<int64_t> offset(rows);
+    for (int64_t r = 0; r < rows; ++r) offset[r] = r * n;
+    for (int64_t stride : {1, 0}) {
+      SCOPED_TRACE("n=" + std::to_string(n) + " mask stride " + std::to_string(stride));
+      // Three copies of the same scores (each writer overwrites its own in place).
+      Tensor f32 = random_f32({rows, n}, 700 + n), s1 = random_f32({rows, n}, 700 + n), s2 = random_f32({rows, n}, 700 + n);
+      std::vector<uint16_t> integer(rows * n), instruction(rows * n);
+      const float* m = mask.data_as<float>();
+      kernels::x86::attention_probs_avx512(f32.data_as<float>(), n, 0.7f, m, offset.data(), stride, 0, rows);
+      kernels::x86::attention_probs_bf16_avx512(s1.data_as<float>(), integer.data(), n, 0.7f, m, offset.data(), stride, 0, rows);
+      for (int64_t i = 0; i < rows * n; ++i) ASSERT_EQ(integer[i], f32_to_bf16(f32.data_as<float>()[i])) << i;
+      if (!kernels::has_avx512_bf16()) continue;
+      kernels::x86::attention_probs_bf16_avx512bf16(s2.data_as<float>(), instruction.data(), n, 0.7f, m, offset.data(), stride, 0, rows);
+      EXPECT_EQ(instruction, integer);
+    }
+  }
+}
 
 TEST(X86Dispatch, HotOpsSelectTheActiveTier) {
   for (const char* op : {"LayerNormalization", "SkipLayerNormalization", "Softmax", "Gelu", "Erf", "Exp", "Add", "Mul"}) {

@@ -114,6 +114,86 @@ TEST(AutoCast, AllLowersFollowersAndCastsTheGraphOutputBack) {
   expect_computes_the_same(r, kTwoGemmsInputs, Tolerance{0.05, 0.05});
 }
 
+// One attention block: merged QKV projection -> MultiHeadAttention (packed, padding mask) -> output
+// projection with the residual.
+const char* kAttentionBlock = R"(
+  graph main(%x: f32[2,5,8], %m: f32[2,1,1,5]) {
+    const %wqkv: f32[8,24] = random(1)
+    const %bqkv: f32[24] = random(2)
+    const %wo: f32[8,8] = random(3)
+    const %bo: f32[8] = random(4)
+    %qkv: f32[2,5,24] = FusedMatMul(%x, %wqkv, %bqkv)
+    %att: f32[2,5,8] = MultiHeadAttention<num_heads=2, packed_qkv=1>(%qkv, _, _, %m)
+    %y: f32[2,5,8] = FusedMatMul(%att, %wo, %bo, %x)
+    return %y
+  })";
+// A padding mask: the last key of the second sequence masked with finfo.min.
+std::vector<Tensor> attention_block_inputs() {
+  Tensor m = tensor<float>({2, 1, 1, 5}, {0, 0, 0, 0, 0, 0, 0, 0, 0, -3.4028235e38f});
+  return {random_f32({2, 5, 8}, 5), m};
+}
+
+// Attention's two batched GEMMs make it a GEMM under matmult: Q/K/V arrive in bf16 straight from the
+// QKV projection (no Cast step), the mask stays fp32, and its output, read only by the next GEMM, is
+// written in bf16 by the attention itself.
+TEST(AutoCast, MatmultRunsAttentionInBf16WithoutCastSteps) {
+  passes::AutoCastReport report;
+  PassRun r = EXPECT_PASS(auto_cast_bf16("matmult", &report), kAttentionBlock, R"(
+    graph main(%x: f32[2,5,8], %m: f32[2,1,1,5]) {
+      const %wqkv.bf16: bf16[8,24] = random(1)
+      const %bqkv: f32[24] = random(2)
+      const %wo.bf16: bf16[8,8] = random(3)
+      const %bo: f32[8] = random(4)
+      %x.bf16: bf16[2,5,8] = Cast<to="bf16">(%x)
+      %qkv: bf16[2,5,24] = FusedMatMul<out_dtype="bf16">(%x.bf16, %wqkv.bf16, %bqkv)
+      %att: bf16[2,5,8] = MultiHeadAttention<num_heads=2, out_dtype="bf16", packed_qkv=1>(%qkv, _, _, %m)
+      %y: f32[2,5,8] = FusedMatMul<out_dtype="f32">(%att, %wo.bf16, %bo, %x)
+      return %y
+    })");
+  EXPECT_EQ(report.lowered, 3u);
+  EXPECT_EQ(report.casts, 1u);  // x only
+  ir::verify(r.after, true);
+  expect_computes_the_same(r, attention_block_inputs(), Tolerance{0.05, 0.05});
+}
+
+// fp16 has no attention kernel that computes in fp16 (only the widened one): attention stays fp32 and
+// only the GEMMs are lowered.
+TEST(AutoCast, MatmultFp16KeepsAttentionFp32) {
+  ir::Graph g = ir::parse_graph(kAttentionBlock);
+  const passes::AutoCastReport report = passes::auto_cast(g, "matmult", DType::f16);
+  EXPECT_EQ(report.lowered, 2u);
+  for (const ir::Node& n : g.nodes)
+    if (n.op == "MultiHeadAttention") EXPECT_EQ(g.values[n.inputs[0]].dtype, DType::f32);
+}
+
+// int8 GEMMs with bf16 attention (--quantize int8 --auto-cast matmult): the GEMMs stay int8, the QKV
+// projection writes bf16 for the attention, whose fp32 output feeds the next int8 GEMM. No Cast steps.
+TEST(AutoCast, Int8WithMatmultRunsAttentionInBf16) {
+  PassRun r = EXPECT_PASS(
+      [](ir::Graph& g) {
+        const size_t q = passes::quantize_int8(g, nullptr);
+        passes::auto_cast(g, "matmult", DType::bf16);
+        passes::fold_constants(g);
+        return q;
+      },
+      kAttentionBlock, R"(
+    graph main(%x: f32[2,5,8], %m: f32[2,1,1,5]) {
+      const %wqkv.i8: i8[8,24] = <192 values>
+      const %bqkv: f32[24] = <24 values>
+      const %wqkv.scales: f32[24] = <24 values>
+      const %wo.i8: i8[8,8] = <64 values>
+      const %bo: f32[8] = random(4)
+      const %wo.scales: f32[8] = [0.005321496, 0.007412473, 0.00600281, 0.0076559023, 0.00666048, 0.0075159506, 0.0055804467, 0.006703235]
+      %qkv: bf16[2,5,24] = FusedMatMul<out_dtype="bf16", quant="dynamic">(%x, %wqkv.i8, %bqkv, _, %wqkv.scales)
+      %att: f32[2,5,8] = MultiHeadAttention<num_heads=2, out_dtype="f32", packed_qkv=1>(%qkv, _, _, %m)
+      %y: f32[2,5,8] = FusedMatMul<quant="dynamic">(%att, %wo.i8, %bo, %x, %wo.scales)
+      return %y
+    })", kLargeConstantsByType);
+  EXPECT_EQ(r.count, 2u);
+  ir::verify(r.after, true);
+  expect_computes_the_same(r, attention_block_inputs(), Tolerance{0.1, 0.05});
+}
+
 TEST(AutoCast, NoneChangesNothingAndUnknownModesFail) {
   passes::AutoCastReport report;
   EXPECT_EQ(EXPECT_PASS(auto_cast_bf16("none", &report), kTwoGemms, kTwoGemms).count, 0u);

@@ -97,6 +97,7 @@ void multi_head_attention_ref(const KernelContext& c) {
   const int64_t B = l.batch, Sq = l.sq, Sk = l.sk, H = l.heads, D = l.head_dim, HD = l.hidden;
   const double scale = c.attrs.get_float("scale", 1.0 / std::sqrt(static_cast<double>(D)));
   const bool has_mask = c.inputs.size() > 3 && c.inputs[3].present();
+  const float *q = l.q_as<float>(), *k = l.k_as<float>(), *v = l.v_as<float>();
   // Mask element offsets for every (b, h, i) row, through broadcasting.
   std::vector<int64_t> row_off;
   int64_t mask_stride = 0;
@@ -111,10 +112,10 @@ void multi_head_attention_ref(const KernelContext& c) {
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t i = 0; i < Sq; ++i) {
-        const float* qi = l.q + (b * Sq + i) * l.q_stride + h * D;
+        const float* qi = q + (b * Sq + i) * l.q_stride + h * D;
         double mx = -INFINITY;
         for (int64_t j = 0; j < Sk; ++j) {
-          const float* kj = l.k + (b * Sk + j) * l.kv_stride + h * D;
+          const float* kj = k + (b * Sk + j) * l.kv_stride + h * D;
           double s = 0;
           for (int64_t d = 0; d < D; ++d) s += static_cast<double>(qi[d]) * kj[d];
           s *= scale;
@@ -127,7 +128,7 @@ void multi_head_attention_ref(const KernelContext& c) {
         float* oi = o + (b * Sq + i) * HD + h * D;
         for (int64_t d = 0; d < D; ++d) {
           double acc = 0;
-          for (int64_t j = 0; j < Sk; ++j) acc += p[j] * l.v[(b * Sk + j) * l.kv_stride + h * D + d];
+          for (int64_t j = 0; j < Sk; ++j) acc += p[j] * v[(b * Sk + j) * l.kv_stride + h * D + d];
           oi[d] = static_cast<float>(acc / sum);
         }
       }

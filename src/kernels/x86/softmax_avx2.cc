@@ -9,4 +9,12 @@ void softmax_rows_avx2(const float* x, float* y, int64_t n, int64_t begin, int64
   softmax_rows<Avx2>(x, y, n, begin, end);
 }
 
+void attention_probs_avx2(float* s, int64_t n, float scale, const float* mask, const int64_t* mask_offset,
+                          int64_t mask_stride, int64_t begin, int64_t end) {
+  attention_probs<Avx2>(s, n, scale, mask, mask_offset, mask_stride, begin, end,
+                        [&](int64_t r, int64_t k, Avx2::V v, Avx2::M m, auto full) {
+                          st<Avx2, decltype(full)::value>(s + r * n + k, v, m);
+                        });
+}
+
 }  // namespace kiln::kernels::x86
