@@ -36,6 +36,7 @@ MODES = [  # name, compile flags, accuracy-drop bound (points), checked for >= 9
     ("fp16-matmult", ["--auto-cast", "matmult", "--auto-cast-type", "fp16"], 0.3, True),
     ("int8-dynamic", ["--quantize", "int8"], 1.0, False),
     ("int8-static", ["--quantize", "int8", "--calibrate", "{calib}"], 1.0, False),
+    ("int8-dynamic-bf16-matmult", ["--quantize", "int8", "--auto-cast", "matmult"], 1.0, False),
 ]
 
 
