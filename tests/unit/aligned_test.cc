@@ -27,6 +27,20 @@ TEST(AlignedAlloc, BlocksAreAlignedAndWritableToTheRoundedSize) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(shared.get()) % kAlignment, 0u);
 }
 
+// Blocks of 2 MiB or more start on a huge-page boundary (and are advised for huge pages), so a weight or
+// the activation arena can be backed by 2 MiB pages.
+TEST(AlignedAlloc, LargeBlocksStartOnA2MiBBoundary) {
+  for (size_t bytes : {kHugeBlock - 64, kHugeBlock, kHugeBlock + 1, size_t{5} << 20}) {
+    AlignedPtr p = allocate_aligned(bytes, "a large test buffer");
+    ASSERT_NE(p, nullptr) << bytes;
+    const uintptr_t at = reinterpret_cast<uintptr_t>(p.get());
+    EXPECT_EQ(at % (bytes >= kHugeBlock ? kHugeBlock : kAlignment), 0u) << bytes;
+    std::memset(p.get(), 0xcd, aligned_size(bytes));
+  }
+  // Rounding up to whole huge pages must not wrap around.
+  EXPECT_EQ(try_allocate_aligned(SIZE_MAX - 4096), nullptr);
+}
+
 TEST(AlignedAlloc, OutOfMemoryIsAnErrorThatSaysWhat) {
   EXPECT_EQ(try_allocate_aligned(SIZE_MAX), nullptr);
   try {
