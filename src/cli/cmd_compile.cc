@@ -51,7 +51,7 @@ Command add_compile(CLI::App& app) {
                   "Precision: none (fp32, default), matmult (GEMM inputs in the cast type, fp32 accumulation), "
                   "all (every op with a low-precision kernel)");
   cmd->add_option("--auto-cast-type", args->cast_type, "bf16 (default; avx512_bf16) or fp16 (weights stored in fp16)");
-  cmd->add_option("--quantize", args->quantize, "int8: int8 GEMM weights (per channel) and activations (per tensor)");
+  cmd->add_option("--quantize", args->quantize, "int8: int8 GEMM weights (per channel) and activations (per tensor); with --auto-cast matmult, attention in bf16");
   cmd->add_option("--calibrate", args->calibrate,
                   "JSON Lines samples ({\"input\": [ids...], ...} per line): static int8 activation scales; also "
                   "the inputs --verify runs on");
