@@ -5,8 +5,7 @@
 // artifacts. What bf16-matmult can reach over fp32 is the ratio of the two (docs/benchmarks.md).
 //
 //   build/kiln_micro --benchmark_filter=OneDnnFloat
-#include <benchmark/benchmark.h>
-#include <dnnl.hpp>
+#include "onednn_matmul_timing.h"
 
 #include <string>
 #include <unordered_map>
@@ -21,7 +20,6 @@ using dt = memory::data_type;
 
 void OneDnnFloat(benchmark::State& state, int64_t m, int64_t k, int64_t n, dt compute, dt out, std::string epilogue) {
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream s(eng);
   memory::desc a_md({m, k}, compute, tag::ab), w_any({k, n}, compute, tag::any), w_plain({k, n}, compute, tag::ab);
   memory::desc y_md({m, n}, out, tag::ab), res_md({m, n}, dt::f32, tag::ab), row({1, n}, dt::f32, tag::ab);
   dnnl::primitive_attr attr;
@@ -36,25 +34,11 @@ void OneDnnFloat(benchmark::State& state, int64_t m, int64_t k, int64_t n, dt co
   }
   attr.set_post_ops(po);
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, w_any, row, y_md), attr, eng);
-  // Zero-filled buffers as large as the f32 versions serve both types (the values do not matter).
-  memory plain(w_plain, eng, w.data()), packed(pd.weights_desc(), eng);
-  dnnl::reorder(plain, packed).execute(s, plain, packed);
-  std::vector<char> scratch(pd.scratchpad_desc().get_size() + 64);
+  // Buffers sized for f32 serve both types (the values do not matter).
   args[DNNL_ARG_SRC] = memory(a_md, eng, a.data());
-  args[DNNL_ARG_WEIGHTS] = packed;
   args[DNNL_ARG_BIAS] = memory(row, eng, bias.data());
   args[DNNL_ARG_DST] = memory(y_md, eng, y.data());
-  args[DNNL_ARG_SCRATCHPAD] = memory(pd.scratchpad_desc(), eng, scratch.data());
-  dnnl::matmul prim(pd);
-  for (int i = 0; i < 3; ++i) prim.execute(s, args);
-  s.wait();
-  for (auto _ : state) {
-    prim.execute(s, args);
-    s.wait();
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * k * n) * static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
-  state.SetLabel(pd.impl_info_str());
+  time_matmul(state, pd, memory(w_plain, eng, w.data()), args, m, k, n, "GFLOP/s");
 }
 
 // QKV (768 -> 2304), FFN up with GELU (768 -> 3072), FFN down with residual (3072 -> 768), attention out.

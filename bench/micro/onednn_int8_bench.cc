@@ -8,8 +8,7 @@
 // Kiln's int8 FusedMatMul uses "Bm" + g or r (fused_matmul_i8_onednn.cc); "mb" is what it used before.
 //
 //   build/kiln_micro --benchmark_filter=OneDnnInt8
-#include <benchmark/benchmark.h>
-#include <dnnl.hpp>
+#include "onednn_matmul_timing.h"
 
 #include <string>
 #include <unordered_map>
@@ -24,7 +23,6 @@ using dt = memory::data_type;
 
 void OneDnnInt8(benchmark::State& state, int64_t m, int64_t k, int64_t n, dt src_dt, std::string epilogue) {
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream s(eng);
   memory::desc a_md({m, k}, src_dt, tag::ab), w_any({k, n}, dt::s8, tag::any), w_plain({k, n}, dt::s8, tag::ab);
   memory::desc y_md({m, n}, dt::f32, tag::ab), one({1, 1}, dt::f32, tag::ab), row({1, n}, dt::f32, tag::ab);
   dnnl::primitive_attr attr;
@@ -48,24 +46,10 @@ void OneDnnInt8(benchmark::State& state, int64_t m, int64_t k, int64_t n, dt src
   const dnnl::matmul::desc d = bias_arg ? dnnl::matmul::desc(a_md, w_any, row, y_md) : dnnl::matmul::desc(a_md, w_any, y_md);
   dnnl::matmul::primitive_desc pd(d, attr, eng);
   std::vector<int8_t> a(m * k, 3), w(k * n, 1);
-  memory plain(w_plain, eng, w.data()), packed(pd.weights_desc(), eng);
-  dnnl::reorder(plain, packed).execute(s, plain, packed);
-  std::vector<char> scratch(pd.scratchpad_desc().get_size() + 64);
   args[DNNL_ARG_SRC] = memory(a_md, eng, a.data());
-  args[DNNL_ARG_WEIGHTS] = packed;
   args[DNNL_ARG_DST] = memory(y_md, eng, y.data());
-  args[DNNL_ARG_SCRATCHPAD] = memory(pd.scratchpad_desc(), eng, scratch.data());
   if (bias_arg) args[DNNL_ARG_BIAS] = memory(row, eng, bias.data());
-  dnnl::matmul prim(pd);
-  for (int i = 0; i < 3; ++i) prim.execute(s, args);
-  s.wait();
-  for (auto _ : state) {
-    prim.execute(s, args);
-    s.wait();
-  }
-  state.counters["GOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * k * n) * static_cast<double>(state.iterations()),
-                                               benchmark::Counter::kIsRate);
-  state.SetLabel(pd.impl_info_str());
+  time_matmul(state, pd, memory(w_plain, eng, w.data()), args, m, k, n, "GOP/s");
 }
 
 // QKV (768 -> 2304), FFN up with GELU (768 -> 3072), FFN down with residual (3072 -> 768), attention out.

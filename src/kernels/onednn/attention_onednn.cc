@@ -25,6 +25,7 @@
 #include "kernels/broadcast.h"
 #include "kernels/kernel.h"
 #include "kernels/onednn/onednn_common.h"
+#include "kernels/onednn/weight_packing.h"
 #include "kernels/parallel.h"
 #include "kernels/x86/x86_kernels.h"
 #include "kiln/error.h"
@@ -71,20 +72,18 @@ struct AttentionState {
   ProbsBf16 probs_bf16 = nullptr;    // the bf16 kernel's softmax: with vcvtneps2bf16 when the CPU has it
 };
 
-dt dnnl_type(DType t) { return t == DType::bf16 ? dt::bf16 : dt::f32; }
-
 ChunkPrimitives make_primitives(int64_t size, const AttentionLayout& l, DType out_type, size_t& scratch) {
   dnnl::engine& eng = onednn_engine();
   ChunkPrimitives p;
   p.size = size;
   const memory::dim C = size, H = l.heads, Sq = l.sq, Sk = l.sk, D = l.head_dim, HD = H * D;
   const memory::dim QS = l.q_stride, KS = l.kv_stride;
-  const dt in = dnnl_type(l.dtype);
+  const dt in = onednn_dtype(l.dtype);
   // Views of the chunk's rows as [chunk, heads, seq, dim] and, for K, [chunk, heads, dim, seq].
   p.q_md = memory::desc({C, H, Sq, D}, in, memory::dims{Sq * QS, D, QS, 1});
   p.kt_md = memory::desc({C, H, D, Sk}, in, memory::dims{Sk * KS, D, 1, KS});
   p.v_md = memory::desc({C, H, Sk, D}, in, memory::dims{Sk * KS, D, KS, 1});
-  p.out_md = memory::desc({C, H, Sq, D}, dnnl_type(out_type), memory::dims{Sq * HD, D, HD, 1});
+  p.out_md = memory::desc({C, H, Sq, D}, onednn_dtype(out_type), memory::dims{Sq * HD, D, HD, 1});
   p.scores_md = memory::desc({C, H, Sq, Sk}, dt::f32, memory::format_tag::abcd);
   p.probs_md = memory::desc({C, H, Sq, Sk}, in, memory::format_tag::abcd);
   dnnl::matmul::primitive_desc qk_pd(dnnl::matmul::desc(p.q_md, p.kt_md, p.scores_md), user_scratchpad_attr(), eng);
@@ -156,45 +155,32 @@ std::shared_ptr<void> prepare_attention(const KernelContext& c) {
   }
 }
 
-// The softmax of one chunk's scores, split by rows over the threads.
-template <class Rows> void chunk_probs(const AttentionState& st, const Chunk& ch, const float* mask, Rows&& rows) {
-  const int64_t first_row = ch.first * st.heads * st.sq;
-  const int64_t* offset = mask ? st.mask_offset.data() + first_row : nullptr;
-  parallel_ranges(ch.prims->size * st.heads * st.sq, st.sk, 1,
-                  [&](int64_t begin, int64_t end) { rows(offset, begin, end); });
-}
-
-const float* mask_of(const KernelContext& c) {
-  return c.inputs.size() > 3 && c.inputs[3].present() ? c.inputs[3].as<float>() : nullptr;
+// Per chunk: QK^T, the softmax rows split over the threads (probs(scores, mask, mask offsets, begin, end)
+// on the chunk's rows), PV.
+template <class Probs> void run_attention(const KernelContext& c, Probs&& probs) {
+  auto* st = static_cast<AttentionState*>(c.state);
+  KILN_CHECK(st != nullptr, "MultiHeadAttention run without prepare");
+  const float* mask = c.inputs.size() > 3 && c.inputs[3].present() ? c.inputs[3].as<float>() : nullptr;
+  float* scores = static_cast<float*>(st->scores.get());
+  for (const Chunk& ch : st->chunks) {
+    execute(ch.prims->qk, st->stream, ch.qk_args);
+    const int64_t* offset = mask ? st->mask_offset.data() + ch.first * st->heads * st->sq : nullptr;
+    parallel_ranges(ch.prims->size * st->heads * st->sq, st->sk, 1,
+                    [&](int64_t begin, int64_t end) { probs(*st, scores, mask, offset, begin, end); });
+    execute(ch.prims->pv, st->stream, ch.pv_args);
+  }
 }
 
 template <ProbsF32 Probs> void attention_f32_onednn(const KernelContext& c) {
-  auto* st = static_cast<AttentionState*>(c.state);
-  KILN_CHECK(st != nullptr, "MultiHeadAttention run without prepare");
-  const float* mask = mask_of(c);
-  float* scores = static_cast<float*>(st->scores.get());
-  for (const Chunk& ch : st->chunks) {
-    execute(ch.prims->qk, st->stream, ch.qk_args);
-    chunk_probs(*st, ch, mask, [&](const int64_t* offset, int64_t begin, int64_t end) {
-      Probs(scores, st->sk, st->scale, mask, offset, st->mask_stride, begin, end);
-    });
-    execute(ch.prims->pv, st->stream, ch.pv_args);
-  }
+  run_attention(c, [](const AttentionState& st, float* s, const float* m, const int64_t* off, int64_t b, int64_t e) {
+    Probs(s, st.sk, st.scale, m, off, st.mask_stride, b, e);
+  });
 }
 
 void attention_bf16_onednn(const KernelContext& c) {
-  auto* st = static_cast<AttentionState*>(c.state);
-  KILN_CHECK(st != nullptr, "MultiHeadAttention run without prepare");
-  const float* mask = mask_of(c);
-  float* scores = static_cast<float*>(st->scores.get());
-  auto* probs = static_cast<uint16_t*>(st->probs.get());
-  for (const Chunk& ch : st->chunks) {
-    execute(ch.prims->qk, st->stream, ch.qk_args);
-    chunk_probs(*st, ch, mask, [&](const int64_t* offset, int64_t begin, int64_t end) {
-      st->probs_bf16(scores, probs, st->sk, st->scale, mask, offset, st->mask_stride, begin, end);
-    });
-    execute(ch.prims->pv, st->stream, ch.pv_args);
-  }
+  run_attention(c, [](const AttentionState& st, float* s, const float* m, const int64_t* off, int64_t b, int64_t e) {
+    st.probs_bf16(s, static_cast<uint16_t*>(st.probs.get()), st.sk, st.scale, m, off, st.mask_stride, b, e);
+  });
 }
 
 }  // namespace

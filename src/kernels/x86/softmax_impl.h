@@ -37,12 +37,6 @@ template <class S> void softmax_rows(const float* x_all, float* y_all, int64_t n
   }
 }
 
-}  // namespace
-}  // namespace kiln::kernels::x86
-
-namespace kiln::kernels::x86 {
-namespace {
-
 // Attention probabilities over rows [begin, end) of n scores s, in place: s = softmax(scale * s + mask).
 // Row r's mask starts at mask + mask_offset[r] with stride mask_stride (1, or 0 for one value for the
 // whole row); mask == nullptr means none. Fusing the scale and the additive mask here saves the
