@@ -2,7 +2,8 @@
 //   FusedMatMul         y = act(A x W + bias) + residual       (one GEMM with its epilogue)
 //                       Precision follows W (the registry key): f32 W with f32 A; bf16 or f16 W with A
 //                       of the same type (auto-cast); i8 W (symmetric, per output column, scales in
-//                       input #4) with f32 A that the kernel quantises to i8 itself: per call from
+//                       input #4) with f32 A (or bf16 A, written so by its producer under auto-cast
+//                       matmult) that the kernel quantises to i8 itself: per call from
 //                       A's absolute maximum (quant = "dynamic") or with the calibrated act_scale
 //                       (quant = "static"). Bias and scales stay f32; the output is f32 unless
 //                       out_dtype names the low type (auto-cast all; or bf16 for an int8 or bf16 GEMM
@@ -26,6 +27,7 @@ void register_fused_schemas() {
   mm.key_input = 1;
   mm.weight_input = 1;
   mm.residual_input = 3;
+  mm.quantized_input = 0;
   mm.out_dtype_attr = "out_dtype";
   mm.compute = ComputeKind::gemm;
   mm.flops = [](const CostContext& c) {  // 2 * outputs * k, k = A's last dim
@@ -54,7 +56,8 @@ void register_fused_schemas() {
     if (act != "none" && act != "gelu_erf" && act != "gelu_tanh" && act != "relu") fail("unknown activation '", act, "'");
     const DType wt = c.dtype(1), at = c.dtype(0);
     if (wt == DType::i8) {
-      if (at != DType::f32) fail("an i8 weight needs an f32 A (quantised by the kernel), got ", dtype_name(at));
+      if (at != DType::f32 && at != DType::bf16)
+        fail("an i8 weight needs an f32 or bf16 A (quantised by the kernel), got ", dtype_name(at));
       if (!c.has_input(4) || c.dtype(4) != DType::f32 || c.dims(4) != Dims{n})
         fail("an i8 weight needs f32 scales [", n, "] as input #4");
       const std::string q = c.attrs().get_string("quant", "dynamic");

@@ -75,6 +75,9 @@ struct OpSchema {
   // the result unchanged (it must take the output's type). -1 when the op has none.
   int weight_input = -1;
   int residual_input = -1;
+  // The activation an int8 kernel quantises itself (an i8 weight's GEMM input A): it may arrive in f32 or
+  // bf16, which quantise exactly alike, so auto-cast lets its producer write bf16. -1 when none.
+  int quantized_input = -1;
   // The attribute that chooses the output type ("f32" or the low type), for an op whose output type is
   // not its inputs' (a GEMM computing in bf16 may still write f32); empty when the output follows.
   std::string out_dtype_attr;

@@ -5,7 +5,9 @@
 //            low-precision inputs and still produce fp32 (fp32 accumulation; everything else stays
 //            fp32), except that a GEMM output whose only reader is another such op is written in the low
 //            type directly (the cast it would get anyway). Combined with --quantize int8, the int8 GEMMs
-//            stay int8 (their weights are typed already) and attention runs in bf16.
+//            stay int8 (their weights are typed already), attention runs in bf16, and a GEMM or
+//            attention output read only by an int8 GEMM is written in bf16, which that GEMM quantises
+//            exactly as its f32 copy (OpSchema::quantized_input).
 //   all      `always` ops take low-precision inputs and produce low-precision outputs; `follow` ops
 //            whose activations arrive in the low type run in it too (their kernels keep fp32
 //            statistics and sums); `never` ops stay fp32
@@ -60,6 +62,14 @@ class Caster {
     out_.push_back(std::move(n));
     if (!g_.values[v].is_constant()) ++count_;  // casts of constants fold into the weights
     return cache_[key] = id;
+  }
+  // Whether `v`'s producer now writes it in `to` itself (see narrow_producer); never adds a Cast.
+  bool narrow(int v, DType to) {
+    auto it = cache_.find(std::make_pair(v, to));
+    if (it != cache_.end()) return it->second == v;
+    if (!narrow_producer(v, to)) return false;
+    cache_[std::make_pair(v, to)] = v;
+    return true;
   }
 
  private:
@@ -129,6 +139,16 @@ AutoCastReport auto_cast(ir::Graph& g, const std::string& mode, DType low) {
         for (int k : s->fp32_inputs) keep_fp32 = keep_fp32 || k == static_cast<int>(i);
       // A residual is added to the output, so it takes the output's type.
       if (lower && s && static_cast<int>(i) == s->residual_input) keep_fp32 = out_type == DType::f32;
+      // An input the op quantises itself (an int8 GEMM's A) is read as bf16 as readily as f32: it stays
+      // bf16 when it already is, and its producer writes bf16 when it can without a Cast (half the bytes
+      // written and read twice by the quantiser).
+      if (!lower && s && static_cast<int>(i) == s->quantized_input && low == DType::bf16 && weights >= 0 &&
+          g.values[weights].dtype == DType::i8) {
+        if (t == DType::bf16 || (t == DType::f32 && cast.narrow(in, DType::bf16))) {
+          lowered_values.insert(in);
+          continue;
+        }
+      }
       if (keep_fp32 && lowered_values.count(in)) n.inputs[i] = cast(in, DType::f32);
       else if (!keep_fp32 && t == DType::f32) n.inputs[i] = cast(in, low), lowered_values.insert(n.inputs[i]);
     }

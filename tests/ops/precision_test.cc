@@ -210,6 +210,27 @@ TEST(FusedMatMul, Int8OneDnnMatchesReferenceAtOddSizes) {
     }
 }
 
+// A bf16 A (an int8 GEMM's input under --auto-cast matmult) quantises exactly as its f32 copy: every
+// tier gives the f32-A result bit for bit.
+TEST(FusedMatMul, Int8WithBf16AIsTheGemmOfItsWidenedCopy) {
+  uint64_t seed = 700;
+  for (const GemmCase& c : kCases)
+    for (const char* mode : {"dynamic", "static"}) {
+      Int8Gemm q = quantised_case(c, seed += 10);
+      std::vector<Tensor> low = q.inputs, wide = q.inputs;
+      low[0] = narrow(q.inputs[0], DType::bf16);
+      wide[0] = widen(low[0]);
+      Attr attrs = Attr().s("activation", c.act).i("trans_b", c.trans_b ? 1 : 0).s("quant", mode).f("act_scale", 0.8 / 127);
+      SCOPED_TRACE(std::string(mode) + " " + dims_to_string(c.a) + " n=" + std::to_string(c.n));
+      for (Isa isa : {Isa::ref, Isa::avx2, Isa::avx512}) {
+        if (kernels::detected_isa() < isa) continue;
+        Tensor got = run_kernel("FusedMatMul", DType::i8, isa, low, {{DType::f32, out_dims(c)}}, attrs)[0];
+        Tensor want = run_kernel("FusedMatMul", DType::i8, isa, wide, {{DType::f32, out_dims(c)}}, attrs)[0];
+        EXPECT_CLOSE(got, want, Tolerance{0, 0}) << kernels::isa_name(isa);
+      }
+    }
+}
+
 // The int8 GEMM (no activation: the bound is on A x W + bias) against fp32 within the worst case of
 // its quantisation: |sum a w - sum qa qw| <= sum |a| dw + |w| da + da dw.
 TEST(FusedMatMul, Int8ErrorWithinTheQuantisationBound) {
@@ -252,7 +273,8 @@ TEST(Quantize, SymmetricRuleSaturatesAndRoundsHalfEven) {
 }
 
 // u8 with zero point 128 (what the int8 GEMM feeds VNNI): exactly the s8 value + 128, never 0; the
-// AVX-512 quantiser bit for bit the scalar rule, at every tail length.
+// AVX-512 quantiser and absmax bit for bit the scalar rule, from f32 and from bf16 (widened exactly), at
+// every tail length and offset around the 64-element stores.
 TEST(Quantize, UnsignedIsSignedPlus128AndTheVectorRuleMatches) {
   for (float x : {0.f, 2.5f, -2.5f, 3.5f, -126.6f, 126.4f, -300.f, 1000.f, -1e30f, 1e30f})
     EXPECT_EQ(static_cast<int>(kernels::quantize_u8(x, 1.f)), kernels::quantize_s8(x, 1.f) + 128) << x;
@@ -260,12 +282,31 @@ TEST(Quantize, UnsignedIsSignedPlus128AndTheVectorRuleMatches) {
   if (kernels::detected_isa() < Isa::avx512) GTEST_SKIP() << "needs the avx512 tier";
   Tensor x = random_f32({1000}, 77);
   for (int64_t i = 0; i < x.numel(); i += 37) x.data_as<float>()[i] *= 1000;  // some saturate
-  for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{1000}}) {
-    std::vector<uint8_t> vec(n), ref(n);
-    kernels::x86::quantize_u8_avx512(x.data_as<float>(), vec.data(), 1.f / 0.01f, 0, n);
-    for (int64_t i = 0; i < n; ++i) ref[i] = kernels::quantize_u8(x.data_as<float>()[i], 1.f / 0.01f);
-    EXPECT_EQ(vec, ref) << n;
-  }
+  x.data_as<float>()[500] = -2000;  // the absmax, negative
+  const Tensor xb = narrow(x, DType::bf16), xw = widen(xb);
+  const float* f = x.data_as<float>();
+  const float* fw = xw.data_as<float>();
+  const uint16_t* b = xb.data_as<uint16_t>();
+  for (int64_t begin : {int64_t{0}, int64_t{3}})
+    for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{63}, int64_t{64}, int64_t{65},
+                      int64_t{130}, int64_t{997}}) {
+      const int64_t end = begin + n;
+      SCOPED_TRACE(testing::Message() << "elements [" << begin << ", " << end << ")");
+      std::vector<uint8_t> vec(end), vec_b(end), ref(end), ref_b(end);
+      kernels::x86::quantize_u8_avx512(f, vec.data(), 1.f / 0.01f, begin, end);
+      kernels::x86::quantize_u8_bf16_avx512(b, vec_b.data(), 1.f / 0.01f, begin, end);
+      float m = 0, m_b = 0;
+      for (int64_t i = begin; i < end; ++i) {
+        ref[i] = kernels::quantize_u8(f[i], 1.f / 0.01f);
+        ref_b[i] = kernels::quantize_u8(fw[i], 1.f / 0.01f);
+        m = std::max(m, std::fabs(f[i]));
+        m_b = std::max(m_b, std::fabs(fw[i]));
+      }
+      EXPECT_EQ(vec, ref);
+      EXPECT_EQ(vec_b, ref_b);
+      EXPECT_EQ(kernels::x86::absmax_avx512(f, begin, end), m);
+      EXPECT_EQ(kernels::x86::absmax_bf16_avx512(b, begin, end), m_b);
+    }
 }
 
 // Widened kernels: the fp32 kernel on the widened inputs, narrowed once.

@@ -162,12 +162,14 @@ TEST(AutoCast, MatmultFp16KeepsAttentionFp32) {
   ir::Graph g = ir::parse_graph(kAttentionBlock);
   const passes::AutoCastReport report = passes::auto_cast(g, "matmult", DType::f16);
   EXPECT_EQ(report.lowered, 2u);
-  for (const ir::Node& n : g.nodes)
-    if (n.op == "MultiHeadAttention") EXPECT_EQ(g.values[n.inputs[0]].dtype, DType::f32);
+  for (const ir::Node& n : g.nodes) {
+    if (n.op == "MultiHeadAttention") { EXPECT_EQ(g.values[n.inputs[0]].dtype, DType::f32); }
+  }
 }
 
 // int8 GEMMs with bf16 attention (--quantize int8 --auto-cast matmult): the GEMMs stay int8, the QKV
-// projection writes bf16 for the attention, whose fp32 output feeds the next int8 GEMM. No Cast steps.
+// projection writes bf16 for the attention, and the attention writes bf16 for the next int8 GEMM, which
+// quantises it itself (OpSchema::quantized_input). No Cast steps.
 TEST(AutoCast, Int8WithMatmultRunsAttentionInBf16) {
   PassRun r = EXPECT_PASS(
       [](ir::Graph& g) {
@@ -185,13 +187,65 @@ TEST(AutoCast, Int8WithMatmultRunsAttentionInBf16) {
       const %bo: f32[8] = random(4)
       const %wo.scales: f32[8] = [0.005321496, 0.007412473, 0.00600281, 0.0076559023, 0.00666048, 0.0075159506, 0.0055804467, 0.006703235]
       %qkv: bf16[2,5,24] = FusedMatMul<out_dtype="bf16", quant="dynamic">(%x, %wqkv.i8, %bqkv, _, %wqkv.scales)
-      %att: f32[2,5,8] = MultiHeadAttention<num_heads=2, out_dtype="f32", packed_qkv=1>(%qkv, _, _, %m)
+      %att: bf16[2,5,8] = MultiHeadAttention<num_heads=2, out_dtype="bf16", packed_qkv=1>(%qkv, _, _, %m)
       %y: f32[2,5,8] = FusedMatMul<quant="dynamic">(%att, %wo.i8, %bo, %x, %wo.scales)
       return %y
     })", kLargeConstantsByType);
   EXPECT_EQ(r.count, 2u);
   ir::verify(r.after, true);
   expect_computes_the_same(r, attention_block_inputs(), Tolerance{0.1, 0.05});
+}
+
+// The feed-forward block in int8 + matmult: the up projection's GELU output, read only by the int8 down
+// projection, is written in bf16 (half the bytes its quantiser reads twice); read by anything else as
+// well, it stays f32 and no Cast step appears.
+const char* kFeedForward = R"(
+  graph main(%x: f32[2,5,12]) {
+    const %w1: f32[12,16] = random(1)
+    const %b1: f32[16] = random(2)
+    const %w2: f32[16,12] = random(3)
+    const %b2: f32[12] = random(4)
+    %h: f32[2,5,16] = FusedMatMul<activation="gelu_erf">(%x, %w1, %b1)
+    %y: f32[2,5,12] = FusedMatMul(%h, %w2, %b2, %x)
+    return %y
+  })";
+size_t int8_matmult(ir::Graph& g) {
+  const size_t q = passes::quantize_int8(g, nullptr);
+  passes::auto_cast(g, "matmult", DType::bf16);
+  passes::fold_constants(g);
+  return q;
+}
+
+TEST(AutoCast, Int8WithMatmultWritesAnInt8GemmsInputInBf16) {
+  PassRun r = EXPECT_PASS(int8_matmult, kFeedForward, R"(
+    graph main(%x: f32[2,5,12]) {
+      const %w1.i8: i8[12,16] = <192 values>
+      const %b1: f32[16] = <16 values>
+      const %w1.scales: f32[16] = <16 values>
+      const %w2.i8: i8[16,12] = <192 values>
+      const %b2: f32[12] = <12 values>
+      const %w2.scales: f32[12] = <12 values>
+      %h: bf16[2,5,16] = FusedMatMul<activation="gelu_erf", out_dtype="bf16", quant="dynamic">(%x, %w1.i8, %b1, _, %w1.scales)
+      %y: f32[2,5,12] = FusedMatMul<quant="dynamic">(%h, %w2.i8, %b2, %x, %w2.scales)
+      return %y
+    })", kLargeConstantsByType);
+  EXPECT_EQ(r.count, 2u);
+  ir::verify(r.after, true);
+  expect_computes_the_same(r, {random_f32({2, 5, 12}, 8)}, Tolerance{0.1, 0.05});
+
+  ir::Graph g = ir::parse_graph(R"(
+    graph main(%x: f32[2,5,12]) {
+      const %w1: f32[12,16] = random(1)
+      const %w2: f32[16,12] = random(3)
+      %h: f32[2,5,16] = FusedMatMul<activation="gelu_erf">(%x, %w1)
+      %y: f32[2,5,12] = FusedMatMul(%h, %w2)
+      return %y, %h
+    })");
+  int8_matmult(g);
+  for (const ir::Node& n : g.nodes) EXPECT_NE(n.op, "Cast");
+  for (const ir::Value& v : g.values) {
+    if (v.name == "h") { EXPECT_EQ(v.dtype, DType::f32); }
+  }
 }
 
 TEST(AutoCast, NoneChangesNothingAndUnknownModesFail) {

@@ -1,4 +1,4 @@
-// FusedMatMul in int8. A is quantised per call (kernels/quantize.h: its own absmax, or the calibrated
+// FusedMatMul in int8. A (f32, or bf16 under --auto-cast matmult) is quantised per call (kernels/quantize.h: its own absmax, or the calibrated
 // scale) to u8 with zero point 128, the operand VNNI's vpdpbusd takes natively against s8 weights; oneDNN
 // subtracts the zero point's share (128 x each weight column's sum) in s32, so the accumulator is exactly
 // the s8 x s8 one. (With s8 A, oneDNN shifts every A element itself on each call.) Dequantisation: the per-column weight
@@ -16,6 +16,7 @@
 #include "kernels/parallel.h"
 #include "kernels/quantize.h"
 #include "kernels/x86/x86_kernels.h"
+#include "util/half.h"
 #include "kiln/error.h"
 #include "util/aligned.h"
 
@@ -77,45 +78,65 @@ std::shared_ptr<void> prepare_fused_matmul_i8(const KernelContext& c) {
   }
 }
 
-// Activation quantisation for one ISA tier: the scalar rule, or the AVX-512 version of it.
+// Activation quantisation for one ISA tier, from f32 or bf16 A (a bf16 A, written so by its producer
+// under --auto-cast matmult, quantises exactly as its f32 copy would): the scalar rule, or the AVX-512
+// version of it.
 struct Quantizer {
   float (*absmax)(const float* x, int64_t begin, int64_t end);
   void (*quantize)(const float* x, uint8_t* q, float inv_scale, int64_t begin, int64_t end);
+  float (*absmax_bf16)(const uint16_t* x, int64_t begin, int64_t end);
+  void (*quantize_bf16)(const uint16_t* x, uint8_t* q, float inv_scale, int64_t begin, int64_t end);
 };
-float absmax_scalar(const float* x, int64_t begin, int64_t end) {
+float widen(float x) { return x; }
+float widen(uint16_t x) { return bf16_to_f32(x); }
+template <typename T> float absmax_scalar(const T* x, int64_t begin, int64_t end) {
   float m = 0;
-  for (int64_t i = begin; i < end; ++i) m = std::max(m, std::fabs(x[i]));
+  for (int64_t i = begin; i < end; ++i) m = std::max(m, std::fabs(widen(x[i])));
   return m;
 }
-void quantize_scalar(const float* x, uint8_t* q, float inv, int64_t begin, int64_t end) {
-  for (int64_t i = begin; i < end; ++i) q[i] = quantize_u8(x[i], inv);
+template <typename T> void quantize_scalar(const T* x, uint8_t* q, float inv, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) q[i] = quantize_u8(widen(x[i]), inv);
 }
-constexpr Quantizer kScalarQuantizer{absmax_scalar, quantize_scalar};
-constexpr Quantizer kAvx512Quantizer{x86::absmax_avx512, x86::quantize_u8_avx512};
+constexpr Quantizer kScalarQuantizer{absmax_scalar<float>, quantize_scalar<float>, absmax_scalar<uint16_t>,
+                                     quantize_scalar<uint16_t>};
+constexpr Quantizer kAvx512Quantizer{x86::absmax_avx512, x86::quantize_u8_avx512, x86::absmax_bf16_avx512,
+                                     x86::quantize_u8_bf16_avx512};
 
-// Quantise A (scale from its absmax unless calibrated), pass its scale, run the s8 GEMM. A is split
-// over the team whatever its size: the GEMM wakes the team right after anyway, and the scalar quantiser
-// is slow per element.
-template <const Quantizer* Q> void fused_matmul_i8_onednn(const KernelContext& c) {
-  auto* st = static_cast<I8State*>(c.state);
-  KILN_CHECK(st != nullptr, "FusedMatMul run without prepare");
-  const float* a = c.inputs[0].as<float>();
-  const int64_t total = c.inputs[0].numel();
-  float scale = st->static_scale;
+// A's scale (from its absmax unless calibrated), and A quantised into q. A is split over the team
+// whatever its size: the GEMM wakes the team right after anyway, and the scalar quantiser is slow per
+// element.
+template <typename T>
+float quantize_activations(const T* a, int64_t total, float static_scale, uint8_t* q,
+                           float (*absmax_fn)(const T*, int64_t, int64_t),
+                           void (*quantize_fn)(const T*, uint8_t*, float, int64_t, int64_t)) {
+  float scale = static_scale;
   if (scale == 0) {
     float absmax = 0;
     parallel_ranges(total, 1, 64, [&](int64_t b, int64_t e) {
-      const float m = Q->absmax(a, b, e);
+      const float m = absmax_fn(a, b, e);
 #pragma omp critical
       absmax = std::max(absmax, m);
     }, 0);
     scale = quant_scale(absmax);
   }
   const float inv = 1.f / scale;
+  parallel_ranges(total, 1, 64, [&](int64_t b, int64_t e) { quantize_fn(a, q, inv, b, e); }, 0);
+  return scale;
+}
+
+// Quantise A, pass its scale, run the u8 x s8 GEMM.
+template <const Quantizer* Q> void fused_matmul_i8_onednn(const KernelContext& c) {
+  auto* st = static_cast<I8State*>(c.state);
+  KILN_CHECK(st != nullptr, "FusedMatMul run without prepare");
+  const TensorArg& A = c.inputs[0];
   uint8_t* q = static_cast<uint8_t*>(st->a_q.get());
-  parallel_ranges(total, 1, 64, [&](int64_t b, int64_t e) { Q->quantize(a, q, inv, b, e); }, 0);
+  const float scale =
+      A.dtype == DType::bf16
+          ? quantize_activations(A.as<uint16_t>(), A.numel(), st->static_scale, q, Q->absmax_bf16, Q->quantize_bf16)
+          : quantize_activations(A.as<float>(), A.numel(), st->static_scale, q, Q->absmax, Q->quantize);
   *static_cast<float*>(st->act_scale.get()) = scale;
   if (st->bias_scaled) {
+    const float inv = 1.f / scale;
     const float* bias = c.inputs[2].as<float>();
     float* scaled = static_cast<float*>(st->bias_scaled.get());
     for (size_t j = 0; j < st->inv_w_scales.size(); ++j) scaled[j] = bias[j] * st->inv_w_scales[j] * inv;

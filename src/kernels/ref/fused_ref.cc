@@ -70,10 +70,10 @@ void fused_matmul_ref(const KernelContext& c) {
     float scale = static_cast<float>(c.attrs.get_float("act_scale", 0));
     if (c.attrs.get_string("quant", "dynamic") == "dynamic") {
       float absmax = 0;
-      for (int64_t i = 0; i < A.numel(); ++i) absmax = std::max(absmax, std::fabs(A.as<float>()[i]));
+      for (int64_t i = 0; i < A.numel(); ++i) absmax = std::max(absmax, std::fabs(static_cast<float>(load(A, A.data, i))));
       scale = quant_scale(absmax);
     }
-    for (int64_t i = 0; i < A.numel(); ++i) a[i] = quantize_s8(A.as<float>()[i], 1.f / scale);
+    for (int64_t i = 0; i < A.numel(); ++i) a[i] = quantize_s8(static_cast<float>(load(A, A.data, i)), 1.f / scale);
     for (int64_t j = 0; j < n; ++j) col_scale[j] = scale * c.inputs[4].as<float>()[j];
   } else {
     for (int64_t i = 0; i < A.numel(); ++i) a[i] = load(A, A.data, i);

@@ -79,9 +79,11 @@ void attention_probs_bf16_avx512(float* s, uint16_t* p, int64_t n, float scale, 
 void attention_probs_bf16_avx512bf16(float* s, uint16_t* p, int64_t n, float scale, const float* mask,
                                      const int64_t* mask_offset, int64_t mask_stride, int64_t begin, int64_t end);
 
-// int8 activation quantisation (kernels/quantize.h's rule, bit for bit) over elements [begin, end).
+// int8 activation quantisation (kernels/quantize.h's rule, bit for bit) over elements [begin, end), of
+// f32 activations or of bf16 ones (widened exactly first, so a bf16 tensor quantises as its f32 copy).
 float absmax_avx512(const float* x, int64_t begin, int64_t end);
-void quantize_s8_avx512(const float* x, int8_t* q, float inv_scale, int64_t begin, int64_t end);
+float absmax_bf16_avx512(const uint16_t* x, int64_t begin, int64_t end);
 void quantize_u8_avx512(const float* x, uint8_t* q, float inv_scale, int64_t begin, int64_t end);  // s8 + 128
+void quantize_u8_bf16_avx512(const uint16_t* x, uint8_t* q, float inv_scale, int64_t begin, int64_t end);
 
 }  // namespace kiln::kernels::x86
