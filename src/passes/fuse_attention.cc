@@ -74,7 +74,15 @@ size_t fuse_attention(ir::Graph& g) {
       auto fill = pv.scalar(w->inputs[1]);
       if (!fill || *fill > -1e30 || !pv.producer(peel_scale(pv, w->inputs[2], probe), "MatMul")) continue;
       where_cond = w->inputs[0];
-      if (const ir::Node* e = pv.producer(where_cond, "Expand")) where_cond = e->inputs[0];  // the unexpanded mask
+      // The unexpanded mask: past Expand and bool -> bool Casts (DistilBERT's export has both), which
+      // would otherwise build a [batch, heads, seq, seq] condition in every layer.
+      for (bool peeled = true; peeled;) {
+        peeled = false;
+        if (const ir::Node* e = pv.producer(where_cond, "Expand")) where_cond = e->inputs[0], peeled = true;
+        if (const ir::Node* c = pv.producer(where_cond, "Cast"))
+          if (g.values[c->inputs[0]].dtype == DType::boolean && g.values[where_cond].dtype == DType::boolean)
+            where_cond = c->inputs[0], peeled = true;
+      }
       if (g.values[where_cond].shape.size() > 4) continue;
       where_fill = *fill;
       scores = w->inputs[2];

@@ -281,6 +281,47 @@ TEST(FuseAttention, WhereMaskedAttentionGetsAnAdditiveMask) {
   expect_computes_the_same(r, {random_f32({2, 4, 4}, 19), random_f32({2, 4, 4}, 20), random_f32({2, 4, 4}, 21), keep_out});
 }
 
+// As DistilBERT's export has it: a bool -> bool Cast between the Expand and the Where. Both are peeled, so
+// no [batch, heads, seq, seq] condition is built.
+TEST(FuseAttention, WhereMaskBehindACastAndAnExpandStaysUnexpanded) {
+  PassRun r = EXPECT_PASS(then_dce(passes::fuse_attention), R"(
+    graph main(%q: f32[2,4,4], %k: f32[2,4,4], %v: f32[2,4,4], %keep: bool[2,1,1,4]) {
+      const %split: i64[4] = [2, 4, 2, 2]
+      const %merge: i64[3] = [2, 4, 4]
+      const %sqrt_d: f32[] = [1.4142135]
+      const %full: i64[4] = [2, 2, 4, 4]
+      const %min: f32[] = [-3.4028235e+38]
+      %qr: f32[2,4,2,2] = Reshape(%q, %split)
+      %qt: f32[2,2,4,2] = Transpose<perm=[0,2,1,3]>(%qr)
+      %kr: f32[2,4,2,2] = Reshape(%k, %split)
+      %kt: f32[2,2,2,4] = Transpose<perm=[0,2,3,1]>(%kr)
+      %vr: f32[2,4,2,2] = Reshape(%v, %split)
+      %vt: f32[2,2,4,2] = Transpose<perm=[0,2,1,3]>(%vr)
+      %scores: f32[2,2,4,4] = MatMul(%qt, %kt)
+      %scaled: f32[2,2,4,4] = Div(%scores, %sqrt_d)
+      %mask_full: bool[2,2,4,4] = Expand(%keep, %full)
+      %mask_cast: bool[2,2,4,4] = Cast<to="bool">(%mask_full)
+      %masked: f32[2,2,4,4] = Where(%mask_cast, %min, %scaled)
+      %probs: f32[2,2,4,4] = Softmax<axis=-1>(%masked)
+      %ctx: f32[2,2,4,2] = MatMul(%probs, %vt)
+      %ctx_t: f32[2,4,2,2] = Transpose<perm=[0,2,1,3]>(%ctx)
+      %out: f32[2,4,4] = Reshape(%ctx_t, %merge)
+      return %out
+    })", R"(
+    graph main(%q: f32[2,4,4], %k: f32[2,4,4], %v: f32[2,4,4], %keep: bool[2,1,1,4]) {
+      const %out/attention/mask_bias.fill: f32[] = [-3.4028235e+38]
+      const %out/attention/mask_bias.zero: f32[] = [0]
+      %out/attention/mask_bias_output: f32[2,1,1,4] = Where(%keep, %out/attention/mask_bias.fill, %out/attention/mask_bias.zero) @out/attention/mask_bias
+      %out: f32[2,4,4] = MultiHeadAttention<num_heads=2, scale=0.7071067932881648>(%q, %k, %v, %out/attention/mask_bias_output) @out/attention
+      return %out
+    })");
+  EXPECT_EQ(r.count, 1u);
+  // Row 0 masks its last key, row 1 masks every key (uniform weights, as PyTorch gives).
+  Tensor keep_out(DType::boolean, {2, 1, 1, 4});
+  for (int i : {3, 4, 5, 6, 7}) keep_out.data_as<bool>()[i] = true;
+  expect_computes_the_same(r, {random_f32({2, 4, 4}, 19), random_f32({2, 4, 4}, 20), random_f32({2, 4, 4}, 21), keep_out});
+}
+
 TEST(FuseAttention, WhereWithScoresFirstIsNotMatched) {
   // Where(keep, scores, fill) keeps scores where the condition is true: not the masked_fill form.
   const char* graph = R"(
