@@ -13,7 +13,8 @@ PY := /usr/bin/python3
 DEB_PACKAGES := cmake make g++ ccache pkg-config zlib1g-dev libssl-dev \
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler \
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libutf8proc-dev \
-  python3 python3-numpy python3-torch python3-onnx
+  python3 python3-numpy python3-torch python3-onnx \
+  libcpp-httplib-dev python3-pytest python3-requests curl openssl
 
 # What bench/e2e/compare needs besides DEB_PACKAGES: OpenBLAS, which Debian recommends with python3-torch
 # (without it PyTorch runs on the reference BLAS); Node.js and npm for ONNX Runtime (onnxruntime-node, from

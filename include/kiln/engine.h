@@ -42,6 +42,7 @@
 #include "kiln/error.h"
 #include "kiln/model.h"
 #include "kiln/session.h"
+#include "kiln/stats.h"
 #include "kiln/topology.h"
 
 namespace kiln {
@@ -111,6 +112,9 @@ class Engine {
     uint64_t queue_depth = 0;  // now: accepted requests waiting in the queue (no worker has taken them)
     uint64_t in_flight = 0;    // now: accepted and not yet answered (queued ones included)
     double queue_seconds = 0, compute_seconds = 0, end_to_end_seconds = 0;
+    // The same per observation, for a server's histograms: queue and end-to-end time per request,
+    // compute time and request rows per call (kiln/stats.h latency buckets; rows 1..compiled batch).
+    Histogram queue_time, end_to_end_time, compute_time, call_rows;
   };
   Stats stats() const;
 

@@ -53,13 +53,20 @@ std::vector<Embedding> embed(Engine& engine, const std::vector<std::string>& tex
 // The pieces, for front ends that batch or print themselves:
 // the model's tokenizer (throws InvalidInputError naming the artifact when it has none);
 const WordPieceTokenizer& tokenizer_of(const Model& model);
-// encodings of texts (and pairs), truncated to the model's longest compiled length;
+// encodings of texts (and pairs), truncated to the model's longest compiled length; with truncate false,
+// a text (or pair) longer than that throws InvalidInputError naming it and both lengths instead;
 std::vector<Encoding> encode_texts(const Model& model, const std::vector<std::string>& texts,
-                                   const std::vector<std::string>& pairs = {});
+                                   const std::vector<std::string>& pairs = {}, bool truncate = true);
 // the model inputs for them, by input role (token ids, attention mask, token types): [rows, longest]
 // int64, padded with the model's pad id (token ids) and 0;
 std::vector<NamedTensor> text_inputs(const Model& model, const std::vector<Encoding>& encodings);
 // softmax over each row of a [rows, n] f32 tensor, with labels; most likely first.
 std::vector<Classification> classifications(const Model& model, const Tensor& logits);
+// the rows of a [rows, dim] f32 output as embeddings (unit L2 norm with `normalize`); throws
+// InvalidInputError for another shape (a per-token output needs pooling the model does not have).
+std::vector<Embedding> embeddings(const std::vector<NamedTensor>& outputs, size_t rows, bool normalize);
+// whether the model's task is served by classify() (classification, pair-classification) or embed()
+// (embedding, other).
+bool is_classifier(const ModelInfo& info);
 
 }  // namespace kiln

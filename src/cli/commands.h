@@ -22,6 +22,7 @@ Command add_profile(CLI::App& app);
 Command add_ls(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_eval(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 // "1.5 MiB"
 std::string human_bytes(double bytes);

@@ -218,6 +218,11 @@ struct Engine::Impl {
     if (max_batch < 1 || max_batch > batch)
       fail("max batch ", max_batch, " must be between 1 and ", batch,
            batching ? " (the compiled batch)" : " (the model has no batch axis: one request per call)");
+    stats.queue_time = stats.end_to_end_time = stats.compute_time = Histogram(latency_buckets_seconds());
+    std::vector<double> rows_bounds;  // 1, 2, 4, ... up to the compiled batch
+    for (int64_t b = 1; b < batch; b *= 2) rows_bounds.push_back(static_cast<double>(b));
+    rows_bounds.push_back(static_cast<double>(batch));
+    stats.call_rows = Histogram(rows_bounds);
     for (int r = 0; r < options.instances; ++r) {
       auto lane = std::make_unique<Lane>();
       lane->groups.assign(options.core_groups.begin() + r * S, options.core_groups.begin() + (r + 1) * S);
@@ -499,7 +504,11 @@ struct Engine::Impl {
       // A request's first call starting ends its time in the queue.
       std::lock_guard<std::mutex> lock(mu);
       for (const Job::Piece& p : slot.job.pieces)
-        if (p.req_row == 0) stats.queue_seconds += seconds_between(p.req->submitted, slot.started);
+        if (p.req_row == 0) {
+          const double q = seconds_between(p.req->submitted, slot.started);
+          stats.queue_seconds += q;
+          stats.queue_time.observe(q);
+        }
     }
     bool ok = true;
     try {
@@ -567,7 +576,10 @@ struct Engine::Impl {
         {
           std::lock_guard<std::mutex> lock(mu);
           ++stats.calls;
-          stats.compute_seconds += seconds_between(slot.started, now);
+          const double compute = seconds_between(slot.started, now);
+          stats.compute_seconds += compute;
+          stats.compute_time.observe(compute);
+          stats.call_rows.observe(static_cast<double>(slot.job.used));
           for (const Job::Piece& p : slot.job.pieces) stats.rows += p.rows;
         }
         for (const Job::Piece& p : slot.job.pieces)
@@ -575,7 +587,9 @@ struct Engine::Impl {
             {
               std::lock_guard<std::mutex> lock(mu);
               ++stats.completed;
-              stats.end_to_end_seconds += seconds_between(p.req->submitted, now);
+              const double total = seconds_between(p.req->submitted, now);
+              stats.end_to_end_seconds += total;
+              stats.end_to_end_time.observe(total);
             }
             p.req->done.set_value(std::move(p.req->results));
           }
@@ -593,7 +607,9 @@ struct Engine::Impl {
         {
           std::lock_guard<std::mutex> lock(mu);
           ++stats.failed;
-          stats.end_to_end_seconds += seconds_between(p.req->submitted, std::chrono::steady_clock::now());
+          const double total = seconds_between(p.req->submitted, std::chrono::steady_clock::now());
+          stats.end_to_end_seconds += total;
+          stats.end_to_end_time.observe(total);
         }
         p.req->done.set_exception(e);
       }

@@ -33,14 +33,20 @@ const WordPieceTokenizer& tokenizer_of(const Model& model) {
 }
 
 std::vector<Encoding> encode_texts(const Model& model, const std::vector<std::string>& texts,
-                                   const std::vector<std::string>& pairs) {
+                                   const std::vector<std::string>& pairs, bool truncate) {
   if (!pairs.empty() && pairs.size() != texts.size())
     fail(texts.size(), " texts but ", pairs.size(), " pairs: give one pair per text, or none");
   const WordPieceTokenizer& tok = tokenizer_of(model);
   std::vector<Encoding> out;
   out.reserve(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i)
-    out.push_back(tok.encode(texts[i], pairs.empty() ? nullptr : &pairs[i], model.info().max_length, false));
+  const int64_t max = model.info().max_length;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    // Without truncation, encode in full and refuse what does not fit (what fits encodes the same either way).
+    out.push_back(tok.encode(texts[i], pairs.empty() ? nullptr : &pairs[i], truncate ? max : 0, false));
+    if (!truncate && max > 0 && static_cast<int64_t>(out.back().ids.size()) > max)
+      fail("text ", i, (pairs.empty() ? "" : " (with its pair)"), " is ", out.back().ids.size(),
+           " tokens long, more than the model's longest sequence of ", max, " tokens; send a shorter text or enable truncation");
+  }
   return out;
 }
 
@@ -98,22 +104,13 @@ std::vector<Classification> classify(Engine& engine, const std::vector<std::stri
   return c;
 }
 
-std::vector<Embedding> embed(Engine& engine, const std::vector<std::string>& texts, bool normalize) {
-  const Model& model = *engine.model();
-  const Task task = model.info().task;
-  if (task != Task::embedding && task != Task::other)
-    fail("embed needs an embedding model; '", model.info().path, "' is compiled for task ", task_name(task),
-         " (use classify, or compile with --task embedding)");
-  if (texts.empty()) return {};
-  const std::vector<Encoding> enc = encode_texts(model, texts);
-  const std::vector<NamedTensor> out = engine.run(text_inputs(model, enc));
-  const Tensor& y = matrix_output(out, texts.size(), "embed");
+std::vector<Embedding> embeddings(const std::vector<NamedTensor>& outputs, size_t rows, bool normalize) {
+  const Tensor& y = matrix_output(outputs, rows, "embed");
   const int64_t dim = y.dims()[1];
-  std::vector<Embedding> e(texts.size());
-  for (size_t r = 0; r < texts.size(); ++r) {
+  std::vector<Embedding> e(rows);
+  for (size_t r = 0; r < rows; ++r) {
     const float* v = y.data_as<float>() + r * dim;
     e[r].vector.assign(v, v + dim);
-    e[r].tokens = enc[r].ids.size();
     if (normalize) {
       double norm = 0;
       for (float x : e[r].vector) norm += double(x) * x;
@@ -122,6 +119,23 @@ std::vector<Embedding> embed(Engine& engine, const std::vector<std::string>& tex
         for (float& x : e[r].vector) x = static_cast<float>(x / norm);
     }
   }
+  return e;
+}
+
+bool is_classifier(const ModelInfo& info) {
+  return info.task == Task::classification || info.task == Task::pair_classification;
+}
+
+std::vector<Embedding> embed(Engine& engine, const std::vector<std::string>& texts, bool normalize) {
+  const Model& model = *engine.model();
+  const Task task = model.info().task;
+  if (task != Task::embedding && task != Task::other)
+    fail("embed needs an embedding model; '", model.info().path, "' is compiled for task ", task_name(task),
+         " (use classify, or compile with --task embedding)");
+  if (texts.empty()) return {};
+  const std::vector<Encoding> enc = encode_texts(model, texts);
+  std::vector<Embedding> e = embeddings(engine.run(text_inputs(model, enc)), texts.size(), normalize);
+  for (size_t r = 0; r < texts.size(); ++r) e[r].tokens = enc[r].ids.size();
   return e;
 }
 

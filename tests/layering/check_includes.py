@@ -3,8 +3,9 @@
 
 Each folder of src/ may include only the folders listed for it (and the public API, include/kiln/).
 The compile side (frontend, passes, planner, compiler) sits above the runtime; the runtime never
-includes a compile-side file; the plan format (src/plan) and the op schemas are below both; the CLI is a
-client of the public API only (plus its own files and small utilities).
+includes a compile-side file; the plan format (src/plan) and the op schemas are below both; the CLI and
+the server are clients of the public API only (plus their own files and small utilities; the CLI starts
+the server).
 """
 import pathlib
 import re
@@ -24,7 +25,8 @@ ALLOWED = {
     "planner": {"planner", "plan", "ops", "ir", "util"},
     "compiler": {"compiler", "planner", "passes", "frontend", "runtime", "artifact", "plan", "kernels", "ops", "ir",
                  "text", "util"},
-    "cli": {"cli", "util"},
+    "server": {"server", "util"},
+    "cli": {"cli", "server", "util"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/', re.M)
