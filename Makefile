@@ -14,17 +14,18 @@ DEB_PACKAGES := cmake make g++ ccache pkg-config zlib1g-dev libssl-dev \
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler \
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libutf8proc-dev \
   python3 python3-numpy python3-torch python3-onnx \
-  libcpp-httplib-dev python3-pytest python3-requests curl openssl
+  libcpp-httplib-dev libgrpc++-dev protobuf-compiler-grpc python3-grpcio python3-protobuf \
+  python3-pytest python3-requests curl openssl
 
 # What bench/e2e/compare needs besides DEB_PACKAGES: OpenBLAS, which Debian recommends with python3-torch
 # (without it PyTorch runs on the reference BLAS); Node.js and npm for ONNX Runtime (onnxruntime-node, from
 # the npm registry, pinned in bench/e2e/node/package-lock.json). Node.js is installed only if missing.
-BENCH_DEB_PACKAGES := libopenblas0
+BENCH_DEB_PACKAGES := libopenblas0 wrk
 ORT_NODE_DIR := bench/e2e/node
 # Extra arguments for `make bench`, e.g. BENCH_ARGS='--models minilm-l12-h384 --batch 1 --seconds 2 --rounds 1'
 BENCH_ARGS ?=
 
-.PHONY: all build deps configure test demo clean bench-micro bench bench-deps
+.PHONY: all build deps configure test demo clean bench-micro bench bench-deps bench-serve
 
 all: build
 
@@ -79,6 +80,12 @@ $(ORT_NODE_DIR)/node_modules/.kiln-installed: $(ORT_NODE_DIR)/package.json $(ORT
 
 bench: build bench-deps
 	$(PY) bench/e2e/compare --kiln $(BUILD)/kiln --out $(BUILD)/bench $(BENCH_ARGS)
+
+# Load tests of kiln serve with wrk (bench/serve/run.py; about 35 minutes with the 30-minute soak).
+# SERVE_ARGS passes options, e.g. SERVE_ARGS='--cases throughput,text --seconds 10'.
+SERVE_ARGS ?=
+bench-serve: build bench-deps
+	flock $(BENCH_LOCK) $(PY) bench/serve/run.py --kiln $(BUILD)/kiln --work $(BUILD)/bench-serve $(SERVE_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -6,12 +6,15 @@ pretrained weights can be downloaded here) to ONNX with PyTorch, then runs the K
 analyze -> compile -> inspect -> run, and prints Kiln's logits next to PyTorch's with the largest
 difference and the compile time. Exits non-zero if the two disagree. Then compiles the trained SST-2
 classifier (models/sst2_tiny) in fp32, bf16 and int8 with --verify and benchmarks the three side by side:
-speed next to accuracy; and finally runs it on text: a few sentences classified, then `kiln eval` on
-SST-2 dev.
+speed next to accuracy; runs it on text: a few sentences classified, then `kiln eval` on SST-2 dev; and
+finally serves it with `kiln serve`, sends one Open Inference Protocol and one TEI /predict request with
+curl, and stops the server with SIGTERM.
 """
 import argparse
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -122,6 +125,48 @@ def main():
                      "Not the worst film of the year, but close."]:
         kiln(args.kiln, "run", text_art, "--text", sentence)
     kiln(args.kiln, "eval", text_art, "--data", os.path.join(ROOT, "data", "sst2", "dev.tsv"))
+
+    step("9. kiln serve: the classifier behind HTTP (Open Inference Protocol and TEI routes)")
+    serve(args.kiln, text_art, args.work)
+
+
+def serve(binary, artifact, work):
+    """Starts `kiln serve` on a free loopback port, sends one Open Inference Protocol request and one TEI
+    /predict request with curl, prints the answers, and stops the server with SIGTERM."""
+    log_path = os.path.join(work, "serve.log")
+    args = ["serve", artifact, "--http-port", "0", "--grpc-port", "0", "--max-batch-delay-us", "2000"]
+    print("$ kiln " + " ".join(args) + " &", flush=True)
+    with open(log_path, "w+") as log:
+        server = subprocess.Popen([binary, *args], stdout=subprocess.DEVNULL, stderr=log)
+        port = None
+        deadline = time.monotonic() + 120
+        while port is None and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.05)
+            m = re.search(r"listening on http://[^:]+:(\d+)", open(log_path).read())
+            port = int(m.group(1)) if m else None
+        if port is None:
+            server.kill()
+            sys.exit("demo: kiln serve did not start:\n" + open(log_path).read())
+        url = f"http://127.0.0.1:{port}"
+        print(open(log_path).read().strip())
+        try:
+            v2 = json.dumps({"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES",
+                                         "data": ["A gorgeous, witty, seductive movie.", "The plot is a dull, lifeless mess."]}]})
+            for path, body in ((f"{url}/v2/models/sst2_text/infer", v2),
+                               (f"{url}/predict", json.dumps({"inputs": "Not the worst film of the year, but close."}))):
+                print(f"$ curl -s {path} -d '{body}'", flush=True)
+                out = subprocess.run(["curl", "-s", "--fail-with-body", path, "-H", "Content-Type: application/json", "-d", body],
+                                     capture_output=True, text=True)
+                print(out.stdout.strip(), flush=True)
+                if out.returncode != 0:
+                    sys.exit(f"demo: the request to {path} failed (curl exit {out.returncode})")
+        finally:
+            print("$ kill -TERM <kiln serve>", flush=True)
+            server.send_signal(signal.SIGTERM)
+            code = server.wait(60)
+        print(open(log_path).read().strip().splitlines()[-1])
+        if code != 0:
+            sys.exit(f"demo: kiln serve exited with {code} after SIGTERM:\n" + open(log_path).read())
 
 
 if __name__ == "__main__":

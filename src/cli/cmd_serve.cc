@@ -1,4 +1,5 @@
-// kiln serve: compiled models behind HTTP (the Open Inference Protocol and TEI-compatible text routes),
+// kiln serve: compiled models behind HTTP (the Open Inference Protocol and TEI-compatible text routes) and
+// gRPC (the Open Inference Protocol),
 // until SIGTERM or SIGINT. The serving itself is src/server/ (router, transport, repository, metrics);
 // this file reads flags and the --config file, starts it, and runs the graceful shutdown.
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include "cli/commands.h"
 #include "kiln/error.h"
 #include "kiln/topology.h"
+#include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/model_repository.h"
 #include "server/router.h"
@@ -27,7 +29,7 @@ namespace {
 struct ServeArgs {
   std::vector<std::string> artifacts;
   std::string repository, host = "127.0.0.1", api_key, tls_cert, tls_key, config, log_format = "text";
-  int http_port = 8000, instances = 1, threads = 0, max_batch = 0, http_threads = 512;
+  int http_port = 8000, grpc_port = 8001, instances = 1, pipeline = 0, threads = 0, max_batch = 0, http_threads = 512;
   int64_t max_batch_delay_us = 0, request_timeout_ms = 0, read_timeout_ms = 10000;
   int64_t max_queue = 1024, max_body_bytes = 32 << 20, max_client_batch = 1024;
   double grace_period_s = 30;
@@ -75,6 +77,7 @@ int serve(const ServeArgs& a) {
   if (a.artifacts.empty() == a.repository.empty())
     fail("give compiled artifacts (kiln serve model.kiln ...) or --model-repository DIR, not ", a.artifacts.empty() ? "neither" : "both");
   if (a.http_port < 0 || a.http_port > 65535) fail("--http-port must be 0..65535, got ", a.http_port);
+  if (a.grpc_port < 0 || a.grpc_port > 65535) fail("--grpc-port must be 0..65535 (0: no gRPC), got ", a.grpc_port);
   if (a.instances < 1) fail("--instances must be >= 1, got ", a.instances);
   check_threads(a.threads);
   if (a.max_queue < 1) fail("--max-queue must be >= 1, got ", a.max_queue);
@@ -87,8 +90,10 @@ int serve(const ServeArgs& a) {
   if (!(a.grace_period_s >= 0)) fail("--grace-period-s must be >= 0, got ", a.grace_period_s);
   if (a.log_format != "text" && a.log_format != "json") fail("--log-format must be text or json, got '", a.log_format, "'");
 
+  if (a.pipeline < 0) fail("--pipeline must be >= 0 (0: as compiled), got ", a.pipeline);
   EngineOptions eo;
   eo.instances = a.instances;
+  eo.pipeline_stages = a.pipeline;
   if (a.threads > 0) {
     if (a.instances != 1) fail("--threads places one replica; with --instances the CPUs are split evenly");
     eo.core_groups = threads_core_groups(a.threads);
@@ -115,11 +120,22 @@ int serve(const ServeArgs& a) {
   ho.tls_key = a.tls_key;
   ho.json_log = a.log_format == "json";
   server::HttpServer http(router, ho);
+  std::unique_ptr<server::GrpcServer> grpc;
+  if (a.grpc_port != 0) {
+    server::GrpcServerOptions go;
+    go.host = a.host;
+    go.port = a.grpc_port;
+    go.max_message_bytes = static_cast<size_t>(a.max_body_bytes);
+    go.tls_cert = a.tls_cert;
+    go.tls_key = a.tls_key;
+    grpc = std::make_unique<server::GrpcServer>(*repo, metrics, router, go);
+  }
 
   std::string served;
   for (const auto& m : repo->models()) served += (served.empty() ? "" : ", ") + m->name + "/" + m->version;
-  std::fprintf(stderr, "kiln serve: listening on %s://%s:%d (models: %s)\n", a.tls_cert.empty() ? "http" : "https",
-               a.host.c_str(), http.port(), served.c_str());
+  std::fprintf(stderr, "kiln serve: listening on %s://%s:%d%s (models: %s)\n", a.tls_cert.empty() ? "http" : "https",
+               a.host.c_str(), http.port(), grpc ? (", gRPC " + a.host + ":" + std::to_string(grpc->port())).c_str() : "",
+               served.c_str());
   std::fflush(stderr);
 
   std::atomic<bool> finished{false};
@@ -134,6 +150,8 @@ int serve(const ServeArgs& a) {
   std::fflush(stderr);
   router.set_ready(false);
   http.stop();
+  std::thread grpc_stop;
+  if (grpc) grpc_stop = std::thread([&] { grpc->shutdown(a.grace_period_s); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(a.grace_period_s);
   while (!finished && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (!finished) {
@@ -142,6 +160,7 @@ int serve(const ServeArgs& a) {
     std::_Exit(1);
   }
   http_thread.join();
+  if (grpc_stop.joinable()) grpc_stop.join();
   std::fprintf(stderr, "kiln serve: stopped\n");
   return 0;
 }
@@ -152,13 +171,15 @@ Command add_serve(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand(
       "serve",
-      "Serve compiled models over HTTP: the Open Inference Protocol (KServe v2) and Text Embeddings\n"
-      "Inference-compatible text routes, with dynamic batching, metrics and graceful shutdown (docs/serve.md)");
+      "Serve compiled models: the Open Inference Protocol (KServe v2) over HTTP and gRPC, and Text\n"
+      "Embeddings Inference-compatible text routes, with dynamic batching, metrics and graceful shutdown (docs/serve.md)");
   cmd->add_option("artifacts", args->artifacts, "Compiled .kiln files, each served under its file stem as version 1");
   cmd->add_option("--model-repository", args->repository, "A folder of <name>/<version>/model.kiln (Triton's layout)");
   cmd->add_option("--host", args->host, "Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)");
   cmd->add_option("--http-port", args->http_port, "HTTP port (default 8000; 0 picks a free one)");
+  cmd->add_option("--grpc-port", args->grpc_port, "gRPC port of the Open Inference Protocol (default 8001; 0: no gRPC)");
   cmd->add_option("--instances", args->instances, "Replicas of each model, one core group each (default 1)");
+  cmd->add_option("--pipeline", args->pipeline, "Pipeline stages per replica, one core group each (default 0: as compiled)");
   add_threads_option(cmd, args->threads);
   cmd->add_option("--max-batch", args->max_batch, "Rows merged into one model call (default: the compiled batch)");
   cmd->add_option("--max-batch-delay-us", args->max_batch_delay_us, "How long to wait for more rows before a partial batch (default 0)");

@@ -23,6 +23,8 @@ Command add_ls(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_serve(CLI::App& app);
+Command add_top(CLI::App& app);
+Command add_tune(CLI::App& app);
 
 // "1.5 MiB"
 std::string human_bytes(double bytes);

@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   add("tokenize", add_tokenize);
   add("eval", add_eval);
   add("serve", add_serve);
+  add("top", add_top);
+  add("tune", add_tune);
   // CLI11 calls a missing command "A subcommand is required" and a misspelt one an unexpected argument: name
   // the commands instead. The app's own flags (--help, --version) take no values, so the first word that is
   // not a flag is the command.

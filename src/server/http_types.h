@@ -47,4 +47,7 @@ class HttpError : public std::runtime_error {
 // {"error": message} as JSON text (message made valid UTF-8 first).
 std::string error_json(const std::string& message);
 
+// Whether an Authorization value is "Bearer <key>", compared in time independent of where they differ.
+bool bearer_matches(const std::string& authorization, const std::string& key);
+
 }  // namespace kiln::server

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <algorithm>
 #include <set>
 
 #include "kiln/error.h"
@@ -47,20 +48,13 @@ std::vector<const json*> leaves(const json& data, size_t max_depth, const std::s
 
 Dims read_shape(const json& in, const DecodeLimits& limits, const std::string& where, int64_t& count) {
   if (!in.contains("shape") || !in["shape"].is_array()) bad(where + ": 'shape' must be an array of sizes");
-  const json& s = in["shape"];
-  if (s.size() > limits.max_rank) bad(where + ": shape has " + std::to_string(s.size()) + " axes, at most " + std::to_string(limits.max_rank) + " are accepted");
-  Dims dims;
-  count = 1;
-  for (const json& d : s) {
-    if (!d.is_number_integer() || d.get<int64_t>() < 0 || (d.is_number_unsigned() && d.get<uint64_t>() > (uint64_t{1} << 40)))
+  std::vector<int64_t> shape;
+  for (const json& d : in["shape"]) {
+    if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > (uint64_t{1} << 40)))
       bad(where + ": shape entries must be non-negative integers, got " + d.dump());
-    const int64_t v = d.get<int64_t>();
-    dims.push_back(v);
-    if (v != 0 && count > limits.max_elements / v) bad(where + ": shape " + s.dump() + " has more than " + std::to_string(limits.max_elements) + " elements");
-    count *= v;
+    shape.push_back(d.get<int64_t>());
   }
-  if (count > limits.max_elements) bad(where + ": shape " + s.dump() + " has more than " + std::to_string(limits.max_elements) + " elements");
-  return dims;
+  return checked_shape(shape, limits, where, count);
 }
 
 int64_t integer_leaf(const json& v, int64_t lo, int64_t hi, const std::string& where, size_t i) {
@@ -87,11 +81,7 @@ const char* expected_datatypes(DType t) {
 
 Tensor decode_numeric(const json& in, const TensorInfo& spec, const std::string& datatype, const DecodeLimits& limits,
                       const std::string& where) {
-  const char* want = expected_datatypes(spec.dtype);
-  if (!want) bad(where + ": the model input is " + dtype_name(spec.dtype) + ", which this server does not accept over JSON");
-  const bool integer = spec.dtype == DType::i64 || spec.dtype == DType::i32;
-  if ((integer && datatype != "INT64" && datatype != "INT32") || (!integer && datatype != "FP32"))
-    bad(where + ": datatype " + datatype + " does not match the model input (" + want + ")");
+  check_datatype(&spec, datatype, where);
   int64_t count = 0;
   Dims dims = read_shape(in, limits, where, count);
   if (!in.contains("data")) bad(where + ": 'data' is missing");
@@ -121,7 +111,7 @@ Tensor decode_numeric(const json& in, const TensorInfo& spec, const std::string&
 
 std::vector<std::string> decode_bytes(const json& in, const std::string& datatype, const DecodeLimits& limits,
                                       const std::string& where) {
-  if (datatype != "BYTES") bad(where + ": datatype " + datatype + " does not match the text input (BYTES)");
+  check_datatype(nullptr, datatype, where);
   int64_t count = 0;
   Dims dims = read_shape(in, limits, where, count);
   if (dims.size() != 1) bad(where + ": a text input must have shape [N], got " + in["shape"].dump());
@@ -155,6 +145,67 @@ void append_number(std::string& out, float v) {
 
 }  // namespace
 
+const TensorInfo* input_spec(const ModelInfo& info, const std::string& name) {
+  for (const TensorInfo& t : info.inputs)
+    if (t.name == name) return &t;
+  if ((name == "text" || name == "text_pair") && info.has_tokenizer) return nullptr;
+  bad("unknown input '" + name + "'; the model's inputs are " + names_of(info.inputs) +
+      (info.has_tokenizer ? " (or text, text_pair: BYTES [N])" : ""));
+}
+
+void check_datatype(const TensorInfo* spec, const std::string& datatype, const std::string& where) {
+  if (!spec) {
+    if (datatype != "BYTES") bad(where + ": datatype " + datatype + " does not match the text input (BYTES)");
+    return;
+  }
+  const char* want = expected_datatypes(spec->dtype);
+  if (!want) bad(where + ": the model input is " + dtype_name(spec->dtype) + ", which this server does not accept");
+  const bool integer = spec->dtype == DType::i64 || spec->dtype == DType::i32;
+  if ((integer && datatype != "INT64" && datatype != "INT32") || (!integer && datatype != "FP32"))
+    bad(where + ": datatype " + datatype + " does not match the model input (" + want + ")");
+}
+
+Dims checked_shape(const std::vector<int64_t>& shape, const DecodeLimits& limits, const std::string& where, int64_t& count) {
+  auto text = [&] {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+    return s + "]";
+  };
+  if (shape.size() > limits.max_rank)
+    bad(where + ": shape has " + std::to_string(shape.size()) + " axes, at most " + std::to_string(limits.max_rank) + " are accepted");
+  count = 1;
+  for (int64_t v : shape) {
+    if (v < 0) bad(where + ": shape entries must be non-negative integers, got " + text());
+    if (v != 0 && count > limits.max_elements / v) bad(where + ": shape " + text() + " has more than " + std::to_string(limits.max_elements) + " elements");
+    count *= v;
+  }
+  if (count > limits.max_elements) bad(where + ": shape " + text() + " has more than " + std::to_string(limits.max_elements) + " elements");
+  return shape;
+}
+
+void check_request_inputs(const ModelInfo& info, const InferRequest& r, const std::vector<std::string>& names) {
+  const bool has_pairs = !r.text_pairs.empty() || std::find(names.begin(), names.end(), "text_pair") != names.end();
+  if (has_pairs && !r.text) bad("input 'text_pair' needs input 'text'");
+  if (r.text) {
+    if (!r.inputs.empty()) bad("send either the text inputs or the model's tensors, not both (got '" + r.inputs[0].name + "' with 'text')");
+    if (has_pairs && r.text_pairs.size() != r.texts.size())
+      bad("'text' has " + std::to_string(r.texts.size()) + " elements but 'text_pair' has " + std::to_string(r.text_pairs.size()));
+    return;
+  }
+  for (const TensorInfo& t : info.inputs)
+    if (std::find(names.begin(), names.end(), t.name) == names.end())
+      bad("missing input '" + t.name + "'; the model's inputs are " + names_of(info.inputs));
+}
+
+void check_output_name(const ModelInfo& info, bool text, const std::string& name) {
+  for (const TensorInfo& t : info.outputs)
+    if (t.name == name) return;
+  const bool classifier = info.task == Task::classification || info.task == Task::pair_classification;
+  if (text && classifier && (name == "label" || name == "score")) return;
+  bad("unknown output '" + name + "'; the model's outputs are " + names_of(info.outputs) +
+      (classifier && info.has_tokenizer ? " (and label, score for text requests)" : ""));
+}
+
 nlohmann::json parse_json_body(std::string_view body) {
   try {
     return json::parse(body.begin(), body.end());
@@ -182,48 +233,32 @@ InferRequest decode_infer_request(std::string_view body, const ModelInfo& info, 
   if (!j.contains("inputs") || !j["inputs"].is_array() || j["inputs"].empty())
     bad("'inputs' must be a non-empty array of tensors");
   std::set<std::string> seen;
-  bool have_pairs = false;
+  std::vector<std::string> names;
   for (const json& in : j["inputs"]) {
     if (!in.is_object() || !in.contains("name") || !in["name"].is_string())
       bad("every input must be an object with a string 'name'");
     const std::string name = in["name"].get<std::string>();
     const std::string where = "input '" + name + "'";
     if (!seen.insert(name).second) bad(where + " is given twice");
+    names.push_back(name);
     if (!in.contains("datatype") || !in["datatype"].is_string()) bad(where + ": 'datatype' must be a string");
     const std::string datatype = in["datatype"].get<std::string>();
-    const TensorInfo* spec = nullptr;
-    for (const TensorInfo& t : info.inputs)
-      if (t.name == name) spec = &t;
-    if (!spec && (name == "text" || name == "text_pair") && info.has_tokenizer) {
+    const TensorInfo* spec = input_spec(info, name);
+    if (!spec) {
       std::vector<std::string> v = decode_bytes(in, datatype, limits, where);
       if (name == "text") r.texts = std::move(v), r.text = true;
-      else r.text_pairs = std::move(v), have_pairs = true;
+      else r.text_pairs = std::move(v);
       continue;
     }
-    if (!spec)
-      bad("unknown " + where + "; the model's inputs are " + names_of(info.inputs) +
-          (info.has_tokenizer ? " (or text, text_pair: BYTES [N])" : ""));
     r.inputs.push_back({name, decode_numeric(in, *spec, datatype, limits, where)});
   }
-  if (have_pairs && !r.text) bad("input 'text_pair' needs input 'text'");
-  if (r.text) {
-    if (!r.inputs.empty()) bad("send either the text inputs or the model's tensors, not both (got '" + r.inputs[0].name + "' with 'text')");
-    if (have_pairs && r.text_pairs.size() != r.texts.size())
-      bad("'text' has " + std::to_string(r.texts.size()) + " elements but 'text_pair' has " + std::to_string(r.text_pairs.size()));
-  } else {
-    for (const TensorInfo& t : info.inputs)
-      if (!seen.count(t.name)) bad("missing input '" + t.name + "'; the model's inputs are " + names_of(info.inputs));
-  }
+  check_request_inputs(info, r, names);
   if (j.contains("outputs")) {
     if (!j["outputs"].is_array()) bad("'outputs' must be an array of {\"name\": ...}");
     for (const json& o : j["outputs"]) {
       if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) bad("every requested output must be an object with a string 'name'");
       const std::string name = o["name"].get<std::string>();
-      bool known = false;
-      for (const TensorInfo& t : info.outputs) known = known || t.name == name;
-      const bool classifier = info.task == Task::classification || info.task == Task::pair_classification;
-      if (r.text && classifier && (name == "label" || name == "score")) known = true;
-      if (!known) bad("unknown output '" + name + "'; the model's outputs are " + names_of(info.outputs));
+      check_output_name(info, r.text, name);
       r.outputs.push_back(name);
     }
   }
@@ -311,21 +346,6 @@ void append_fp32_json(std::string& out, const std::string& name, const std::vect
     append_number(out, static_cast<float>(values[i]));
   }
   out += "]}";
-}
-
-nlohmann::json model_metadata_json(const std::string& name, const std::vector<std::string>& versions,
-                                   const ModelInfo& info) {
-  auto tensors = [](const std::vector<TensorInfo>& specs) {
-    json a = json::array();
-    for (const TensorInfo& t : specs) a.push_back({{"name", t.name}, {"datatype", oip_datatype(t.dtype)}, {"shape", t.request}});
-    return a;
-  };
-  json j = {{"name", name}, {"versions", versions}, {"platform", "kiln"}, {"inputs", tensors(info.inputs)},
-            {"outputs", tensors(info.outputs)}};
-  j["parameters"] = {{"task", task_name(info.task)}, {"precision", info.precision}, {"labels", info.labels},
-                     {"sequence_buckets", info.seq_buckets}, {"max_length", info.max_length},
-                     {"text_inputs", info.has_tokenizer}};
-  return j;
 }
 
 }  // namespace kiln::server

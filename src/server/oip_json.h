@@ -39,6 +39,17 @@ struct DecodeLimits {
 // Parses and checks `body` against the model's inputs. Throws HttpError(400).
 InferRequest decode_infer_request(std::string_view body, const ModelInfo& info, const DecodeLimits& limits = {});
 
+// The checks every protocol's decoder shares (the gRPC one too), each throwing HttpError(400) with the
+// same message: the model input `name` (or nullptr for the text inputs of a model with a tokenizer;
+// "unknown input" otherwise); the datatype it takes; a shape within the limits, with its element count;
+// and, once all inputs are read, that none is missing and text and tensors are not mixed.
+const TensorInfo* input_spec(const ModelInfo& info, const std::string& name);
+void check_datatype(const TensorInfo* spec, const std::string& datatype, const std::string& where);
+Dims checked_shape(const std::vector<int64_t>& shape, const DecodeLimits& limits, const std::string& where, int64_t& count);
+void check_request_inputs(const ModelInfo& info, const InferRequest& r, const std::vector<std::string>& names);
+// A requested output: the model's, or label / score for text sent to a classifier.
+void check_output_name(const ModelInfo& info, bool text, const std::string& name);
+
 // Parses any JSON body for the other routes: HttpError(400) "invalid JSON ..." with the byte offset.
 nlohmann::json parse_json_body(std::string_view body);
 
@@ -52,11 +63,6 @@ void append_tensor_json(std::string& out, const std::string& name, const Tensor&
 void append_bytes_json(std::string& out, const std::string& name, const std::vector<std::string>& values);
 // An FP32 tensor [N] from doubles (narrowed to float).
 void append_fp32_json(std::string& out, const std::string& name, const std::vector<double>& values);
-
-// Model metadata ($metadata_model_response): name, versions, platform, inputs and outputs with -1 where
-// a request may vary; plus Kiln's own "parameters" (task, precision, labels, buckets).
-nlohmann::json model_metadata_json(const std::string& name, const std::vector<std::string>& versions,
-                                   const ModelInfo& info);
 
 // Appends `s` as a JSON string literal (quotes and escapes; `s` must be valid UTF-8).
 void append_json_string(std::string& out, std::string_view s);

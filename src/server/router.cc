@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <future>
 
 #include "kiln/error.h"
 #include "kiln/text.h"
 #include "kiln/version.h"
+#include "server/inference.h"
+#include "server/tei_json.h"
 
 namespace kiln::server {
 namespace {
@@ -43,32 +44,21 @@ std::string joined(const std::vector<std::string>& v) {
   return s;
 }
 
-// `inputs` of a TEI body: one string, or a list of strings.
-std::vector<std::string> text_list(const json& body, const char* field, size_t limit) {
-  if (!body.contains(field)) throw HttpError(400, std::string("'") + field + "' is missing");
-  const json& in = body[field];
-  std::vector<std::string> out;
-  if (in.is_string()) {
-    out.push_back(in.get<std::string>());
-  } else if (in.is_array()) {
-    for (const json& e : in) {
-      if (!e.is_string()) throw HttpError(400, std::string("'") + field + "' must be a string or a list of strings; an element is a " + e.type_name());
-      out.push_back(e.get<std::string>());
-    }
-  } else {
-    throw HttpError(400, std::string("'") + field + "' must be a string or a list of strings, got " + in.type_name());
-  }
-  if (out.empty()) throw HttpError(400, std::string("'") + field + "' is an empty list");
-  if (out.size() > limit)
-    throw HttpError(400, std::string("'") + field + "' has " + std::to_string(out.size()) + " texts, more than the limit of " + std::to_string(limit) + " per request");
-  return out;
+json model_metadata_json(const std::string& name, const std::vector<std::string>& versions,
+                                   const ModelInfo& info) {
+  auto tensors = [](const std::vector<TensorInfo>& specs) {
+    json a = json::array();
+    for (const TensorInfo& t : specs) a.push_back({{"name", t.name}, {"datatype", oip_datatype(t.dtype)}, {"shape", t.request}});
+    return a;
+  };
+  json j = {{"name", name}, {"versions", versions}, {"platform", "kiln"}, {"inputs", tensors(info.inputs)},
+            {"outputs", tensors(info.outputs)}};
+  j["parameters"] = {{"task", task_name(info.task)}, {"precision", info.precision}, {"labels", info.labels},
+                     {"sequence_buckets", info.seq_buckets}, {"max_length", info.max_length},
+                     {"text_inputs", info.has_tokenizer}};
+  return j;
 }
 
-bool flag(const json& body, const char* field, bool fallback) {
-  if (!body.contains(field) || body[field].is_null()) return fallback;
-  if (!body[field].is_boolean()) throw HttpError(400, std::string("'") + field + "' must be true or false");
-  return body[field].get<bool>();
-}
 
 // The model a route names: by path, else the body's "model" field, else the only one served.
 const ServedModel& resolve(const ModelRepository& repo, const std::string& name, const std::string& version) {
@@ -87,6 +77,14 @@ const ServedModel& resolve(const ModelRepository& repo, const std::string& name,
 
 std::string error_json(const std::string& message) {
   return json{{"error", printable(message)}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool bearer_matches(const std::string& authorization, const std::string& key) {
+  const std::string want = "Bearer " + key;
+  unsigned diff = authorization.size() != want.size();
+  for (size_t i = 0; i < want.size(); ++i)
+    diff |= static_cast<unsigned char>(i < authorization.size() ? authorization[i] : 0) ^ static_cast<unsigned char>(want[i]);
+  return diff == 0;
 }
 
 const std::string& HttpRequest::header(const std::string& name) const {
@@ -115,30 +113,17 @@ struct Call {
   // The model a TEI route serves: the path's, the body's "model" field, or the only one.
   const ServedModel& tei_model(const std::string& path_model, const json& body) {
     if (!path_model.empty()) return use(path_model, "");
-    if (body.is_object() && body.contains("model") && !body["model"].is_null()) {
-      if (!body["model"].is_string()) throw HttpError(400, "'model' must be a string");
-      return use(body["model"].get<std::string>(), "");
-    }
+    const std::string named = tei_string(body, "model");
+    if (!named.empty()) return use(named, "");
     const std::string only = repo.only_name();
     if (only.empty()) throw HttpError(400, "this server serves several models: name one with the 'model' field or a /models/{name}/ path prefix");
     return use(only, "");
   }
 
   std::vector<NamedTensor> run(const ServedModel& m, std::vector<NamedTensor> inputs) const {
-    std::future<std::vector<NamedTensor>> f = m.engine->submit(std::move(inputs));
-    if (options.request_timeout_ms > 0 &&
-        f.wait_for(std::chrono::milliseconds(options.request_timeout_ms)) != std::future_status::ready)
-      throw HttpError(504, "no answer within the request timeout of " + std::to_string(options.request_timeout_ms) + " ms");
-    return f.get();
+    return run_model(m, std::move(inputs), limits());
   }
-
-  void check_rows(const ServedModel& m, const std::vector<NamedTensor>& inputs) const {
-    if (!m.model->info().any_rows) return;
-    for (const NamedTensor& t : inputs)
-      if (!t.tensor.dims().empty() && static_cast<size_t>(t.tensor.dims()[0]) > options.max_client_batch)
-        throw HttpError(400, "input '" + t.name + "' has " + std::to_string(t.tensor.dims()[0]) + " rows, more than the limit of " +
-                                 std::to_string(options.max_client_batch) + " per request");
-  }
+  InferenceLimits limits() const { return {options.max_client_batch, options.request_timeout_ms}; }
 
   static void require_text(const ServedModel& m) {
     if (!m.model->info().has_tokenizer)
@@ -147,29 +132,17 @@ struct Call {
 
   // --- Open Inference Protocol ---
   HttpResponse infer(const ServedModel& m) {
-    const ModelInfo& info = m.model->info();
-    InferRequest r = decode_infer_request(req.body, info, options.limits);
-    std::vector<Encoding> enc;
-    std::vector<NamedTensor> inputs;
-    if (r.text) {
-      if (r.texts.size() > options.max_client_batch)
-        throw HttpError(400, "input 'text' has " + std::to_string(r.texts.size()) + " rows, more than the limit of " + std::to_string(options.max_client_batch) + " per request");
-      bool truncate = false;
-      if (r.parameters.is_object() && r.parameters.contains("truncate")) {
-        if (!r.parameters["truncate"].is_boolean()) throw HttpError(400, "parameter 'truncate' must be true or false");
-        truncate = r.parameters["truncate"].get<bool>();
-      }
-      if (r.texts.empty()) throw HttpError(400, "input 'text' is empty");
-      enc = encode_texts(*m.model, r.texts, r.text_pairs, truncate);
-      inputs = text_inputs(*m.model, enc);
-    } else {
-      check_rows(m, r.inputs);
-      inputs = std::move(r.inputs);
+    InferRequest r = decode_infer_request(req.body, m.model->info(), options.limits);
+    InferenceRequest q;
+    q.inputs = std::move(r.inputs);
+    q.text = r.text;
+    q.texts = std::move(r.texts);
+    q.pairs = std::move(r.text_pairs);
+    if (r.parameters.is_object() && r.parameters.contains("truncate")) {
+      if (!r.parameters["truncate"].is_boolean()) throw HttpError(400, "parameter 'truncate' must be true or false");
+      q.truncate = r.parameters["truncate"].get<bool>();
     }
-    std::vector<NamedTensor> outputs = run(m, std::move(inputs));
-    auto wanted = [&](const std::string& name) {
-      return r.outputs.empty() || std::find(r.outputs.begin(), r.outputs.end(), name) != r.outputs.end();
-    };
+    const InferenceResult result = run_inference(m, std::move(q), limits());
     std::string body = "{\"model_name\":";
     append_json_string(body, m.name);
     body += ",\"model_version\":";
@@ -180,27 +153,14 @@ struct Call {
     }
     body += ",\"outputs\":[";
     bool first = true;
-    for (const NamedTensor& o : outputs) {
-      if (!wanted(o.name)) continue;
+    auto next = [&] {
       if (!first) body += ',';
       first = false;
-      append_tensor_json(body, o.name, o.tensor);
-    }
-    if (r.text && is_classifier(info)) {
-      std::vector<Classification> c = classifications(*m.model, outputs.at(0).tensor);
-      std::vector<std::string> labels;
-      std::vector<double> scores;
-      for (const Classification& x : c) labels.push_back(x.label), scores.push_back(x.score);
-      if (wanted("label")) {
-        if (!first) body += ',';
-        first = false;
-        append_bytes_json(body, "label", labels);
-      }
-      if (wanted("score")) {
-        if (!first) body += ',';
-        append_fp32_json(body, "score", scores);
-      }
-    }
+    };
+    for (const NamedTensor& o : result.outputs)
+      if (output_wanted(r.outputs, o.name)) next(), append_tensor_json(body, o.name, o.tensor);
+    if (result.classified && output_wanted(r.outputs, "label")) next(), append_bytes_json(body, "label", result.labels);
+    if (result.classified && output_wanted(r.outputs, "score")) next(), append_fp32_json(body, "score", result.scores);
     body += "]}";
     HttpResponse res;
     res.body = std::move(body);
@@ -226,9 +186,9 @@ struct Call {
     if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
     const ServedModel& m = tei_model(path_model, body);
     require_embedder(m, "/embed");
-    const std::vector<std::string> texts = text_list(body, "inputs", options.max_client_batch);
+    const std::vector<std::string> texts = tei_texts(body, "inputs", options.max_client_batch);
     std::vector<Encoding> enc;
-    const std::vector<Embedding> e = embeddings(run_texts(m, texts, {}, flag(body, "truncate", false), enc), texts.size(), flag(body, "normalize", true));
+    const std::vector<Embedding> e = embeddings(run_texts(m, texts, {}, tei_flag(body, "truncate", false), enc), texts.size(), tei_flag(body, "normalize", true));
     json out = json::array();
     for (const Embedding& x : e) out.push_back(x.vector);
     return json_response(out);
@@ -239,37 +199,17 @@ struct Call {
     if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
     const ServedModel& m = tei_model(path_model, body);
     require_embedder(m, "/v1/embeddings");
-    const std::vector<std::string> texts = text_list(body, "input", options.max_client_batch);
-    std::string format = "float";
-    if (body.contains("encoding_format") && !body["encoding_format"].is_null()) {
-      if (!body["encoding_format"].is_string()) throw HttpError(400, "'encoding_format' must be \"float\" or \"base64\"");
-      format = body["encoding_format"].get<std::string>();
-      if (format != "float" && format != "base64") throw HttpError(400, "'encoding_format' must be \"float\" or \"base64\", got \"" + format + "\"");
-    }
+    const std::vector<std::string> texts = tei_texts(body, "input", options.max_client_batch);
+    const std::string format = openai_encoding_format(body);
     std::vector<Encoding> enc;
-    const std::vector<Embedding> e = embeddings(run_texts(m, texts, {}, flag(body, "truncate", false), enc), texts.size(), true);
+    const std::vector<Embedding> e = embeddings(run_texts(m, texts, {}, tei_flag(body, "truncate", false), enc), texts.size(), true);
     json data = json::array();
     size_t tokens = 0;
     for (size_t i = 0; i < e.size(); ++i) {
       tokens += enc[i].ids.size();
       json item = {{"object", "embedding"}, {"index", i}};
-      if (format == "float") {
-        item["embedding"] = e[i].vector;
-      } else {
-        // Little-endian float32 bytes, base64 (RFC 4648).
-        static const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const auto* p = reinterpret_cast<const unsigned char*>(e[i].vector.data());
-        const size_t n = e[i].vector.size() * sizeof(float);
-        std::string s;
-        for (size_t k = 0; k < n; k += 3) {
-          const uint32_t v = (uint32_t{p[k]} << 16) | (k + 1 < n ? uint32_t{p[k + 1]} << 8 : 0) | (k + 2 < n ? p[k + 2] : 0);
-          s += b64[(v >> 18) & 63];
-          s += b64[(v >> 12) & 63];
-          s += k + 1 < n ? b64[(v >> 6) & 63] : '=';
-          s += k + 2 < n ? b64[v & 63] : '=';
-        }
-        item["embedding"] = s;
-      }
+      if (format == "float") item["embedding"] = e[i].vector;
+      else item["embedding"] = base64_floats(e[i].vector);
       data.push_back(std::move(item));
     }
     return json_response({{"object", "list"}, {"data", data}, {"model", m.name},
@@ -295,44 +235,15 @@ struct Call {
     if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
     const ServedModel& m = tei_model(path_model, body);
     require_classifier(m, "/predict");
-    if (!body.contains("inputs")) throw HttpError(400, "'inputs' is missing");
-    // TEI's forms: "text" | ["text", "pair"] (one pair, not a batch of two) | [item, ...] with each item
-    // ["text"] or ["text", "pair"] (or a plain string).
-    const json& in = body["inputs"];
-    std::vector<std::string> texts, pairs;
-    bool batch = false;
-    auto add = [&](const json& item) {
-      if (item.is_string()) {
-        texts.push_back(item.get<std::string>());
-        pairs.emplace_back();
-      } else if (item.is_array() && item.size() == 1 && item[0].is_string()) {
-        texts.push_back(item[0].get<std::string>());
-        pairs.emplace_back();
-      } else if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_string()) {
-        texts.push_back(item[0].get<std::string>());
-        pairs.push_back(item[1].get<std::string>());
-      } else {
-        throw HttpError(400, "'inputs' items must be [text] or a pair [text, text_pair] (or a string)");
-      }
-    };
-    if (in.is_string() || (in.is_array() && in.size() == 2 && in[0].is_string() && in[1].is_string())) {
-      add(in);
-    } else if (in.is_array() && !in.empty()) {
-      batch = true;
-      for (const json& item : in) add(item);
-    } else {
-      throw HttpError(400, "'inputs' must be a string, a pair, or a non-empty list of them");
-    }
-    if (texts.size() > options.max_client_batch)
-      throw HttpError(400, "'inputs' has " + std::to_string(texts.size()) + " items, more than the limit of " + std::to_string(options.max_client_batch) + " per request");
-    const bool any_pair = std::any_of(pairs.begin(), pairs.end(), [](const std::string& p) { return !p.empty(); });
+    const PredictInputs p = tei_predict_inputs(body, options.max_client_batch);
     const bool pair_model = m.model->info().task == Task::pair_classification;
-    if (any_pair && !pair_model) throw HttpError(400, "model '" + m.name + "' classifies single texts; send strings, not pairs");
+    if (p.any_pair && !pair_model) throw HttpError(400, "model '" + m.name + "' classifies single texts; send strings, not pairs");
     std::vector<Encoding> enc;
-    const std::vector<NamedTensor> out = run_texts(m, texts, pair_model ? pairs : std::vector<std::string>{}, flag(body, "truncate", false), enc);
+    const std::vector<NamedTensor> out =
+        run_texts(m, p.texts, pair_model ? p.pairs : std::vector<std::string>{}, tei_flag(body, "truncate", false), enc);
     const std::vector<Classification> c = classifications(*m.model, out.at(0).tensor);
-    const bool raw = flag(body, "raw_scores", false);
-    if (!batch) return json_response(label_scores(c.at(0), raw));
+    const bool raw = tei_flag(body, "raw_scores", false);
+    if (!p.batch) return json_response(label_scores(c.at(0), raw));
     json a = json::array();
     for (const Classification& x : c) a.push_back(label_scores(x, raw));
     return json_response(a);
@@ -344,15 +255,15 @@ struct Call {
     const ServedModel& m = tei_model(path_model, body);
     if (m.model->info().task != Task::pair_classification)
       throw HttpError(424, "model '" + m.name + "' is not a pair classifier (task " + task_name(m.model->info().task) + "); /rerank needs one");
-    if (!body.contains("query") || !body["query"].is_string()) throw HttpError(400, "'query' must be a string");
-    const std::vector<std::string> texts = text_list(body, "texts", options.max_client_batch);
-    const std::vector<std::string> queries(texts.size(), body["query"].get<std::string>());
+    const RerankInputs in = tei_rerank_inputs(body, options.max_client_batch);
+    const std::vector<std::string>& texts = in.texts;
+    const std::vector<std::string> queries(texts.size(), in.query);
     std::vector<Encoding> enc;
-    const std::vector<NamedTensor> out = run_texts(m, queries, texts, flag(body, "truncate", false), enc);
+    const std::vector<NamedTensor> out = run_texts(m, queries, texts, tei_flag(body, "truncate", false), enc);
     const Tensor& logits = out.at(0).tensor;
     const int64_t n = logits.dims().size() == 2 ? logits.dims()[1] : 0;
     if (n < 1) throw HttpError(500, "internal error: the pair classifier's output is not [rows, classes]");
-    const bool raw = flag(body, "raw_scores", false), with_text = flag(body, "return_text", false);
+    const bool raw = tei_flag(body, "raw_scores", false), with_text = tei_flag(body, "return_text", false);
     const std::vector<Classification> c = n > 1 ? classifications(*m.model, logits) : std::vector<Classification>{};
     // One logit: sigmoid of it (a cross-encoder); several: the probability of the last class (the
     // "paraphrase" / "relevant" class of a two-class pair classifier).
@@ -383,8 +294,8 @@ struct Call {
     if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
     const ServedModel& m = tei_model(path_model, body);
     require_text(m);
-    const std::vector<std::string> texts = text_list(body, "inputs", options.max_client_batch);
-    const bool specials = flag(body, "add_special_tokens", true);
+    const std::vector<std::string> texts = tei_texts(body, "inputs", options.max_client_batch);
+    const bool specials = tei_flag(body, "add_special_tokens", true);
     const std::vector<Encoding> enc = encode_texts(*m.model, texts, {}, true);
     json all = json::array();
     for (const Encoding& e : enc) {
@@ -508,11 +419,7 @@ HttpResponse Router::handle(const HttpRequest& request) {
     } else {
       if (!options_.api_key.empty()) {
         const std::string& auth = request.header("authorization");
-        const std::string want = "Bearer " + options_.api_key;
-        // Compared in time independent of where the first difference is.
-        unsigned diff = auth.size() != want.size();
-        for (size_t i = 0; i < want.size(); ++i) diff |= static_cast<unsigned char>(i < auth.size() ? auth[i] : 0) ^ static_cast<unsigned char>(want[i]);
-        if (diff) {
+        if (!bearer_matches(auth, options_.api_key)) {
           HttpError e(401, auth.empty() ? "this server needs an API key: send 'Authorization: Bearer <key>'" : "the API key is not valid");
           throw e;
         }

@@ -44,6 +44,7 @@ class Router {
   // Readiness turns false at once when shutdown begins (SIGTERM): probes see 503, inference routes too.
   void set_ready(bool ready) { ready_ = ready; }
   bool ready() const { return ready_; }
+  const RouterOptions& options() const { return options_; }
 
  private:
   const ModelRepository& repo_;

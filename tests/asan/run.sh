@@ -18,5 +18,7 @@ cmake --build "$build" -j 2 > "$build.build.log" 2>&1 || { tail -50 "$build.buil
 # detect_leaks: our allocations are checked; a leak report fails the test that made it.
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:check_initialization_order=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# gRPC, OpenSSL and cpp-httplib (kiln serve) keep process-lifetime allocations; see the file.
+export LSAN_OPTIONS="suppressions=$src/tests/asan/lsan.supp:print_suppressions=0"
 cd "$build"
 ctest --output-on-failure -j 1 --timeout 1800

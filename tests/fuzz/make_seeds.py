@@ -183,6 +183,31 @@ def main():
     for name, text in IR_TEXT_SEEDS.items():
         out("ir_text", name, text)
 
+    # Server request bodies: Open Inference Protocol inference (tensors, text) and TEI routes
+    seeds = {
+        "infer_tensors.json": {"id": "1", "inputs": [
+            {"name": "input_ids", "shape": [1, 3], "datatype": "INT64", "data": [[101, 7, 102]]},
+            {"name": "attention_mask", "shape": [1, 3], "datatype": "INT32", "data": [1, 1, 1]},
+            {"name": "scale", "shape": [1], "datatype": "FP32", "data": [0.5]}], "outputs": [{"name": "logits"}]},
+        "infer_text.json": {"parameters": {"truncate": True}, "inputs": [
+            {"name": "text", "shape": [2], "datatype": "BYTES", "data": ["a fine film", "dull"]},
+            {"name": "text_pair", "shape": [2], "datatype": "BYTES", "data": ["x", "y"]}]},
+        "predict.json": {"inputs": ["a b", ["c"], ["d", "e"]], "raw_scores": True, "truncate": False, "model": "m",
+                         "normalize": True},
+        "rerank.json": {"query": "q", "texts": ["a", "b"], "return_text": True},
+        "openai.json": {"input": ["a", "b"], "model": "m", "encoding_format": "base64"},
+    }
+    for name, body in seeds.items():
+        out("http_request", name, json.dumps(body, separators=(",", ":")))
+
+    # Prometheus text (what kiln top reads from /metrics)
+    out("prometheus_text", "metrics.txt",
+        "# HELP kiln_request_success_total Requests.\n# TYPE kiln_request_success_total counter\n"
+        "kiln_request_success_total{model=\"m\",version=\"1\"} 12\n"
+        "kiln_request_duration_seconds_bucket{model=\"m\",version=\"1\",le=\"0.005\"} 3\n"
+        "kiln_request_duration_seconds_bucket{model=\"m\",version=\"1\",le=\"+Inf\"} 12\n"
+        "process_resident_memory_bytes 1.2e+08\nx{a=\"q\\\"\\\\\\n\"} NaN 1700000000\n")
+
 
 if __name__ == "__main__":
     main()

@@ -58,7 +58,8 @@ class Server:
     def __init__(self, kiln, work, args, name="server", scheme="http", env=None):
         self.log_path = os.path.join(work, name + ".log")
         self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen([kiln, "serve", "--http-port", "0"] + list(args), stdout=subprocess.DEVNULL,
+        args = list(args) + ([] if "--grpc-port" in args else ["--grpc-port", "0"])
+        self.proc = subprocess.Popen([kiln, "serve", "--http-port", "0"] + args, stdout=subprocess.DEVNULL,
                                      stderr=self.log, env=env)
         deadline = time.time() + 120
         self.port = None

@@ -118,7 +118,10 @@ def test_startup_errors_are_one_line(kiln, start, artifacts, work):
     assert "bad.kiln" in one_line_error(kiln, [bad])
     assert "--instances must be >= 1" in one_line_error(kiln, [artifacts["sst2"], "--instances", "0"])
     assert "not neither" in one_line_error(kiln, [])
-    assert "no model.kiln" in one_line_error(kiln, ["--model-repository", work])
+    empty_version = os.path.join(work, "bad-repo", "m", "1")
+    os.makedirs(empty_version, exist_ok=True)
+    assert "has no model.kiln" in one_line_error(kiln, ["--model-repository", os.path.dirname(os.path.dirname(empty_version))])
+    assert "is not a folder" in one_line_error(kiln, ["--model-repository", os.path.join(work, "nowhere")])
     cfg = os.path.join(work, "bad-config.json")
     with open(cfg, "w") as f:
         json.dump({"instancez": 2}, f)
@@ -132,3 +135,37 @@ def test_config_file_sets_options_and_flags_win(start, artifacts, work):
     s = start(artifacts["sst2"], "--config", cfg, "--api-key", "from-flag", name="config")
     h = {"Authorization": "Bearer from-flag"}
     assert post(s.url + "/v2/models/sst2/infer", BODY, headers=h).json()["error"].endswith("limit of 2 per request")
+
+
+def test_kiln_top_shows_the_traffic(kiln, start, artifacts):
+    s = start(artifacts["sst2"], name="top")
+    stop = time.time() + 4
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        load = pool.submit(lambda: [post(s.url + "/v2/models/sst2/infer", BODY) for _ in range(400) if time.time() < stop])
+        out = subprocess.run([kiln, "top", "--url", s.url, "--once", "--interval-s", "1.5"], capture_output=True, text=True, timeout=60)
+        load.result()
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("kiln top  " + s.url) and "RSS" in lines[0]
+    row = next(l for l in lines if l.startswith("sst2/1")).split()
+    assert float(row[1]) > 0 and row[3] != "-"  # requests/s, p50
+    bad = subprocess.run([kiln, "top", "--url", "http://127.0.0.1:1", "--once"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and bad.stderr.startswith("kiln: error: GET http://127.0.0.1:1/metrics")
+
+
+def test_kiln_tune_writes_a_config_serve_reads(kiln, start, artifacts, work):
+    cfg = os.path.join(work, "tuned.json")
+    r = subprocess.run([kiln, "tune", artifacts["sst2"], "--p99-ms", "2000", "--concurrency", "4", "--seconds", "0.5",
+                        "--delays", "0,2000", "--instances", "1", "--pipeline", "1", "-o", cfg],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    config = json.load(open(cfg))
+    assert set(config) == {"instances", "pipeline", "max_batch_delay_us"} and config["max_batch_delay_us"] in (0, 2000)
+    assert "best under p99 2000.0 ms" in r.stdout
+    s = start(artifacts["sst2"], "--config", cfg, name="tuned")
+    assert post(s.url + "/v2/models/sst2/infer", BODY).status_code == 200
+    impossible = subprocess.run([kiln, "tune", artifacts["sst2"], "--p99-ms", "0.001", "--concurrency", "2", "--seconds", "0.3",
+                                 "--delays", "0", "--instances", "1", "--pipeline", "1", "-o", cfg + ".x"],
+                                capture_output=True, text=True, timeout=300)
+    assert impossible.returncode != 0 and "no configuration keeps p99 within 0.001 ms" in impossible.stderr
+    assert not os.path.exists(cfg + ".x")
