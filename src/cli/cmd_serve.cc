@@ -42,7 +42,7 @@ void apply_config(CLI::App* cmd, const std::string& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number beyond a double
     fail("--config '", path, "' is not valid JSON: ", e.what());
   }
   if (!j.is_object()) fail("--config '", path, "' must hold a JSON object of option names and values");

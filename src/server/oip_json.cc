@@ -209,11 +209,12 @@ void check_output_name(const ModelInfo& info, bool text, const std::string& name
 nlohmann::json parse_json_body(std::string_view body) {
   try {
     return json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error ("[json.exception.parse_error.101] parse error at line 1, column 5: ..."), and
+    // out_of_range for a number no double holds ("number overflow parsing '5E45557'").
     std::string what = e.what();
-    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
-    const size_t p = what.find("parse error");
-    throw HttpError(400, "invalid JSON body: " + (p == std::string::npos ? what : what.substr(p)));
+    const size_t p = what.find("] ");
+    throw HttpError(400, "invalid JSON body: " + (p == std::string::npos ? what : what.substr(p + 2)));
   }
 }
 

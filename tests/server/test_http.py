@@ -203,6 +203,7 @@ def test_dynamic_batching_seen_in_metrics(server, kiln):
 
 BAD_INFER = [
     ("invalid JSON", b'{"inputs": [', 400, "invalid JSON"),
+    ("number beyond a double", b'{"inputs": 1e999999}', 400, "number overflow"),
     ("invalid UTF-8", b'{"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["\xff\xfe"]}]}', 400, "UTF-8"),
     ("not an object", b"[1, 2]", 400, "JSON object"),
     ("wrong datatype", {"inputs": [{"name": "input_ids", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]}, 400, "datatype FP32"),
