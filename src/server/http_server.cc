@@ -72,6 +72,9 @@ struct HttpServer::Impl {
     server->set_keep_alive_timeout(o.keep_alive_timeout_s);
     server->set_keep_alive_max_count(1000000);
     server->set_payload_max_length(o.max_body_bytes);
+    // cpp-httplib writes the headers and the body in separate sends; with Nagle's algorithm on, the body
+    // waits for the client's delayed ACK (40 ms on Linux): p50 44 ms for a 3 ms request at concurrency 64.
+    server->set_tcp_nodelay(true);
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
     for (const char* m : {"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
       const std::string method = m;
