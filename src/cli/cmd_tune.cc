@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "kiln/bench.h"
 #include "kiln/error.h"
+#include "kiln/model.h"
 
 namespace kiln::cli {
 namespace {
@@ -63,7 +64,10 @@ int tune(const TuneArgs& a) {
          fastest->max_delay_us, " us): raise the budget, lower the concurrency, or compile a smaller batch");
   }
   const SweepRow& b = all.rows[all.best];
-  const nlohmann::json config = {{"instances", b.instances}, {"pipeline", b.pipeline}, {"max_batch_delay_us", b.max_delay_us}};
+  // The sweep's Engines merge requests up to the compiled batch: that is the max batch measured.
+  const int64_t max_batch = std::max<int64_t>(Model::open(a.artifact)->info().batch, 1);
+  const nlohmann::json config = {{"instances", b.instances}, {"pipeline", b.pipeline}, {"max_batch", max_batch},
+                                 {"max_batch_delay_us", b.max_delay_us}};
   std::ofstream f(a.out);
   if (!f) fail("cannot write '", a.out, "'");
   f << config.dump(2) << "\n";

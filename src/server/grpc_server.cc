@@ -295,9 +295,7 @@ class Service final : public pb::GRPCInferenceService::Service {
       throw HttpError(401, given.empty() ? "this server needs an API key: send 'authorization: Bearer <key>' metadata" : "the API key is not valid");
   }
   const ServedModel& model(const std::string& name, const std::string& version) const {
-    if (const ServedModel* m = repo_.find(name, version)) return *m;
-    if (repo_.versions(name).empty()) throw HttpError(404, "unknown model '" + name + "'");
-    throw HttpError(404, "model '" + name + "' has no version '" + version + "'");
+    return resolve_model(repo_, name, version);
   }
 
   const ModelRepository& repo_;

@@ -46,6 +46,23 @@ InferenceResult run_inference(const ServedModel& m, InferenceRequest r, const In
   return result;
 }
 
+const ServedModel& resolve_model(const ModelRepository& repo, const std::string& name, const std::string& version) {
+  if (const ServedModel* m = repo.find(name, version)) return *m;
+  auto joined = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  const std::vector<std::string> versions = repo.versions(name);
+  if (versions.empty()) {
+    std::vector<std::string> names;
+    for (const auto& m : repo.models())
+      if (names.empty() || names.back() != m->name) names.push_back(m->name);
+    throw HttpError(404, "unknown model '" + name + "'; this server serves " + joined(names));
+  }
+  throw HttpError(404, "model '" + name + "' has no version '" + version + "'; its versions are " + joined(versions));
+}
+
 bool output_wanted(const std::vector<std::string>& requested, const std::string& name) {
   return requested.empty() || std::find(requested.begin(), requested.end(), name) != requested.end();
 }

@@ -37,6 +37,9 @@ InferenceResult run_inference(const ServedModel& m, InferenceRequest request, co
 // The Engine call with the timeout: what every route that runs a model uses.
 std::vector<NamedTensor> run_model(const ServedModel& m, std::vector<NamedTensor> inputs, const InferenceLimits& limits);
 
+// The model version a request names ("" = the highest), or HttpError(404) naming what is served.
+const ServedModel& resolve_model(const ModelRepository& repo, const std::string& name, const std::string& version);
+
 // Whether output `name` is wanted by a request that asked for `requested` (empty: all).
 bool output_wanted(const std::vector<std::string>& requested, const std::string& name);
 

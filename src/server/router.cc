@@ -38,14 +38,8 @@ void require_method(const HttpRequest& r, const char* method) {
   if (r.method != method) throw HttpError(405, r.method + " is not allowed on " + r.path + " (use " + method + ")");
 }
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string s;
-  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
-
-json model_metadata_json(const std::string& name, const std::vector<std::string>& versions,
-                                   const ModelInfo& info) {
+// $metadata_model_response, plus Kiln's own "parameters" (task, precision, labels, buckets).
+json model_metadata_json(const std::string& name, const std::vector<std::string>& versions, const ModelInfo& info) {
   auto tensors = [](const std::vector<TensorInfo>& specs) {
     json a = json::array();
     for (const TensorInfo& t : specs) a.push_back({{"name", t.name}, {"datatype", oip_datatype(t.dtype)}, {"shape", t.request}});
@@ -57,20 +51,6 @@ json model_metadata_json(const std::string& name, const std::vector<std::string>
                      {"sequence_buckets", info.seq_buckets}, {"max_length", info.max_length},
                      {"text_inputs", info.has_tokenizer}};
   return j;
-}
-
-
-// The model a route names: by path, else the body's "model" field, else the only one served.
-const ServedModel& resolve(const ModelRepository& repo, const std::string& name, const std::string& version) {
-  if (const ServedModel* m = repo.find(name, version)) return *m;
-  const std::vector<std::string> versions = repo.versions(name);
-  if (versions.empty()) {
-    std::vector<std::string> names;
-    for (const auto& m : repo.models())
-      if (names.empty() || names.back() != m->name) names.push_back(m->name);
-    throw HttpError(404, "unknown model '" + name + "'; this server serves " + joined(names));
-  }
-  throw HttpError(404, "model '" + name + "' has no version '" + version + "'; its versions are " + joined(versions));
 }
 
 }  // namespace
@@ -107,7 +87,7 @@ struct Call {
   bool inference = false;              // an inference route (counted in the model's request metrics)
 
   const ServedModel& use(const std::string& name, const std::string& version) {
-    model = &resolve(repo, name, version);
+    model = &resolve_model(repo, name, version);
     return *model;
   }
   // The model a TEI route serves: the path's, the body's "model" field, or the only one.

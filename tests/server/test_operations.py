@@ -160,7 +160,8 @@ def test_kiln_tune_writes_a_config_serve_reads(kiln, start, artifacts, work):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     config = json.load(open(cfg))
-    assert set(config) == {"instances", "pipeline", "max_batch_delay_us"} and config["max_batch_delay_us"] in (0, 2000)
+    assert set(config) == {"instances", "pipeline", "max_batch", "max_batch_delay_us"} and config["max_batch_delay_us"] in (0, 2000)
+    assert config["max_batch"] == 4  # the compiled batch the sweep merged up to
     assert "best under p99 2000.0 ms" in r.stdout
     s = start(artifacts["sst2"], "--config", cfg, name="tuned")
     assert post(s.url + "/v2/models/sst2/infer", BODY).status_code == 200
