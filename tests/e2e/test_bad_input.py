@@ -121,8 +121,8 @@ EXPECT = {
     "constant_input_malformed": ["--constant-input 'input_ids' must be name=file.npy"],
     "constant_input_npy_missing": ["no such file", "cannot open", "does not exist"],
     # a missing or misspelt command: named, with the list of commands (exit status 2, a usage error)
-    "unknown_command":         ["unknown command 'foo' (commands: analyze, compile, inspect, run, bench, profile, ls, tokenize, eval)"],
-    "no_command":              ["no command given (commands: analyze, compile, inspect, run, bench, profile, ls, tokenize, eval; see 'kiln --help')"],
+    "unknown_command":         ["unknown command 'foo' (commands: analyze, compile, inspect, run, bench, profile, ls, tokenize, eval, serve, top, tune)"],
+    "no_command":              ["no command given (commands: analyze, compile, inspect, run, bench, profile, ls, tokenize, eval, serve, top, tune; see 'kiln --help')"],
 }
 
 # Inputs that once crashed kiln, kept by tests/fuzz (the fuzz tests replay them too).
