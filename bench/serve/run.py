@@ -111,6 +111,12 @@ def sst2_sentences():
     return [r.split("\t")[0] for r in rows if r]
 
 
+def sst2_bodies(args):
+    """One /predict body per SST-2 dev sentence, a line each (what infer.lua sends round-robin)."""
+    return write_lines(os.path.join(args.work, "sst2_bodies.txt"),
+                       [json.dumps({"inputs": t, "truncate": True}) for t in sst2_sentences()])
+
+
 def case_throughput(args, results):
     art = bert_base(args)
     delay, conc = 2000, 16
@@ -147,8 +153,7 @@ def case_text(args, results):
                    check=True, stdout=subprocess.DEVNULL)
     ev = json.load(open(report))
     eval_sps = ev.get("sentences_per_s") or ev.get("throughput") or ev["examples"] / ev["seconds"]
-    bodies = write_lines(os.path.join(args.work, "sst2_bodies.txt"),
-                         [json.dumps({"inputs": t, "truncate": True}) for t in sst2_sentences()])
+    bodies = sst2_bodies(args)
     s = Server(args.kiln, args.work, [art, "--max-batch-delay-us", "2000"], "text")
     wrk(s.url, "/predict", bodies, 64, 5)
     r = wrk(s.url, "/predict", bodies, 64, args.seconds)
@@ -162,8 +167,7 @@ def case_text(args, results):
 
 def case_connections(args, results):
     art = sst2(args)
-    bodies = write_lines(os.path.join(args.work, "sst2_bodies.txt"),
-                         [json.dumps({"inputs": t, "truncate": True}) for t in sst2_sentences()])
+    bodies = sst2_bodies(args)
     s = Server(args.kiln, args.work, [art, "--max-batch-delay-us", "2000"], "connections")
     r = wrk(s.url, "/predict", bodies, 256, args.hold_seconds)
     s.stop()
@@ -175,8 +179,7 @@ def case_connections(args, results):
 
 def case_soak(args, results):
     art = sst2(args)
-    bodies = write_lines(os.path.join(args.work, "sst2_bodies.txt"),
-                         [json.dumps({"inputs": t, "truncate": True}) for t in sst2_sentences()])
+    bodies = sst2_bodies(args)
     s = Server(args.kiln, args.work, [art, "--max-batch-delay-us", "2000"], "soak")
     env = dict(os.environ, KILN_PATH="/predict", KILN_BODIES=bodies)
     seconds = int(args.soak_minutes * 60)

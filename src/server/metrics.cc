@@ -81,15 +81,16 @@ std::string Metrics::render(const ModelRepository& repo) const {
     models = models_;
     statuses = statuses_;
   }
+  // One snapshot of every Engine's counters, so all series of a scrape agree.
   std::vector<std::pair<std::string, Engine::Stats>> stats;
   for (const auto& m : repo.models()) stats.emplace_back(labels(m->name, m->version), m->engine->stats());
+  const PerModel empty;
   auto per_model = [&](const char* name, const char* type, const char* help, auto value) {
     header(out, name, type, help);
-    for (const auto& m : repo.models()) {
-      const std::string lbl = labels(m->name, m->version);
+    for (size_t i = 0; i < repo.models().size(); ++i) {
+      const auto& m = repo.models()[i];
       auto it = models.find({m->name, m->version});
-      const PerModel empty;
-      out += std::string(name) + "{" + lbl + "} " + number(value(it == models.end() ? empty : it->second, m->engine->stats())) + "\n";
+      out += std::string(name) + "{" + stats[i].first + "} " + number(value(it == models.end() ? empty : it->second, stats[i].second)) + "\n";
     }
   };
   per_model("kiln_request_success_total", "counter", "Inference requests answered with outputs.",
@@ -110,7 +111,7 @@ std::string Metrics::render(const ModelRepository& repo) const {
   header(out, "kiln_request_duration_seconds", "histogram", "Inference request time in the server: decode, queue, compute, encode.");
   for (const auto& m : repo.models()) {
     auto it = models.find({m->name, m->version});
-    histogram(out, "kiln_request_duration_seconds", labels(m->name, m->version), it == models.end() ? PerModel().duration : it->second.duration);
+    histogram(out, "kiln_request_duration_seconds", labels(m->name, m->version), it == models.end() ? empty.duration : it->second.duration);
   }
   header(out, "kiln_queue_duration_seconds", "histogram", "Time from submission until a request's first model call starts.");
   for (const auto& [lbl, s] : stats) histogram(out, "kiln_queue_duration_seconds", lbl, s.queue_time);

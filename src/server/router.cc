@@ -105,6 +105,13 @@ struct Call {
   }
   InferenceLimits limits() const { return {options.max_client_batch, options.request_timeout_ms}; }
 
+  // A TEI route's body: a JSON object.
+  json object_body() const {
+    json body = parse_json_body(req.body);
+    if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
+    return body;
+  }
+
   static void require_text(const ServedModel& m) {
     if (!m.model->info().has_tokenizer)
       throw HttpError(400, "model '" + m.name + "' has no tokenizer (compile it with --vocab or --tokenizer to send text)");
@@ -162,8 +169,7 @@ struct Call {
   }
 
   HttpResponse embed(const std::string& path_model) {
-    const json body = parse_json_body(req.body);
-    if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
+    const json body = object_body();
     const ServedModel& m = tei_model(path_model, body);
     require_embedder(m, "/embed");
     const std::vector<std::string> texts = tei_texts(body, "inputs", options.max_client_batch);
@@ -175,8 +181,7 @@ struct Call {
   }
 
   HttpResponse openai_embeddings(const std::string& path_model) {
-    const json body = parse_json_body(req.body);
-    if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
+    const json body = object_body();
     const ServedModel& m = tei_model(path_model, body);
     require_embedder(m, "/v1/embeddings");
     const std::vector<std::string> texts = tei_texts(body, "input", options.max_client_batch);
@@ -211,8 +216,7 @@ struct Call {
   }
 
   HttpResponse predict(const std::string& path_model) {
-    const json body = parse_json_body(req.body);
-    if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
+    const json body = object_body();
     const ServedModel& m = tei_model(path_model, body);
     require_classifier(m, "/predict");
     const PredictInputs p = tei_predict_inputs(body, options.max_client_batch);
@@ -230,8 +234,7 @@ struct Call {
   }
 
   HttpResponse rerank(const std::string& path_model) {
-    const json body = parse_json_body(req.body);
-    if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
+    const json body = object_body();
     const ServedModel& m = tei_model(path_model, body);
     if (m.model->info().task != Task::pair_classification)
       throw HttpError(424, "model '" + m.name + "' is not a pair classifier (task " + task_name(m.model->info().task) + "); /rerank needs one");
@@ -270,8 +273,7 @@ struct Call {
   }
 
   HttpResponse tokenize(const std::string& path_model) {
-    const json body = parse_json_body(req.body);
-    if (!body.is_object()) throw HttpError(400, "the body must be a JSON object");
+    const json body = object_body();
     const ServedModel& m = tei_model(path_model, body);
     require_text(m);
     const std::vector<std::string> texts = tei_texts(body, "inputs", options.max_client_batch);
