@@ -83,12 +83,30 @@ def test_request_timeout_answers_504(start, artifacts):
     assert alive(s.url)
 
 
+def metric(text, name):
+    """The value of an unlabelled-or-single-model series `name{...} value` in Prometheus text."""
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("no series %s in /metrics" % name)
+
+
 def test_graceful_shutdown_finishes_requests_in_flight(start, artifacts):
     s = start(artifacts["sst2"], "--max-batch", "1", name="shutdown")
     big = {"inputs": [{"name": "text", "shape": [48], "datatype": "BYTES", "data": ["a long and winding review " * 4] * 48}]}
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         futures = [pool.submit(post, s.url + "/v2/models/sst2/infer", big) for _ in range(6)]
-        time.sleep(0.3)  # all six are in the server
+        # Wait until all six reached the Engine (accepted, decoded, submitted): a connection still in the
+        # listen backlog when the listener closes is reset by the kernel, which no server can finish. A
+        # fixed sleep raced with slow builds (ASan).
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            m = requests.get(s.url + "/metrics", timeout=30).text
+            if metric(m, "kiln_requests_in_flight") + metric(m, "kiln_request_success_total") >= 6:
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("the six requests never all reached the engine")
         s.proc.send_signal(signal.SIGTERM)
         time.sleep(0.1)
         # Not ready at once, and no new connections.
