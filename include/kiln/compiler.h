@@ -127,7 +127,13 @@ struct AnalysisReport {
   size_t initializers = 0;
   size_t parameter_count = 0;
   bool all_supported() const;
+  size_t unsupported_types() const;  // op types without a kernel
+  size_t unsupported_nodes() const;  // nodes of those types
 };
 AnalysisReport analyze_file(const std::string& model_path);
+// The report as the table `kiln analyze` prints (and Python's kiln.torch.analyze), headed by `model_name`;
+// and as the JSON of `kiln analyze --json` (docs/cli.md), which Python's kiln.analyze returns as a dict.
+std::string analysis_table(const AnalysisReport& report, const std::string& model_name);
+std::string analysis_json(const AnalysisReport& report, const std::string& model_name);
 
 }  // namespace kiln

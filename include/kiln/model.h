@@ -106,6 +106,11 @@ class Model {
   // Throws InvalidInputError for a bucket out of range.
   PlanInfo plan_info(size_t bucket = 0) const;
 
+  // Writes the artifact, byte for byte as opened, to `path` (a temporary file renamed into place, so a
+  // failed save leaves nothing). Works after the file it was opened from is deleted or replaced: the
+  // bytes come from this model's mapping. Throws InvalidInputError naming `path` when it cannot be written.
+  void save(const std::string& path) const;
+
   // The tokenizer stored in the artifact (read once at open), or nullptr when it has none.
   const WordPieceTokenizer* tokenizer() const { return tokenizer_.get(); }
   // The mapped artifact (internal to the runtime: src/artifact/artifact.h).

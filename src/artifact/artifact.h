@@ -72,6 +72,8 @@ class MappedArtifact {
   // An optional section by name ("VOCAB": the tokenizer's vocabulary), empty when absent.
   std::string section(const std::string& name) const;
   uint64_t file_size() const { return size_; }
+  // The whole artifact as mapped (valid while this object lives, even after the file was deleted).
+  std::string_view bytes() const { return {static_cast<const char*>(map_), static_cast<size_t>(size_)}; }
   uint32_t format_version() const { return version_; }
   const std::string& compiler_version() const { return compiler_; }
 

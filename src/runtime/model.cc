@@ -12,6 +12,7 @@
 #include "kernels/kernel.h"
 #include "kiln/error.h"
 #include "kiln/tokenizer.h"
+#include "util/file.h"
 
 namespace kiln {
 namespace {
@@ -143,6 +144,10 @@ std::shared_ptr<const Model> Model::open(const std::string& path) {
 }
 
 Model::~Model() = default;
+
+void Model::save(const std::string& path) const {
+  write_file_atomic(path, std::vector<std::string_view>{art_->bytes()}, "artifact");
+}
 
 uint64_t Model::mappings_opened() { return g_mappings.load(); }
 
