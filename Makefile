@@ -15,7 +15,8 @@ DEB_PACKAGES := cmake make g++ ccache pkg-config zlib1g-dev libssl-dev \
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libutf8proc-dev \
   python3 python3-numpy python3-torch python3-onnx \
   libcpp-httplib-dev libgrpc++-dev protobuf-compiler-grpc python3-grpcio python3-protobuf \
-  python3-pytest python3-requests python3-yaml curl openssl
+  python3-pytest python3-requests python3-yaml curl openssl \
+  pybind11-dev python3-dev python3-pip python3-setuptools python3-wheel
 
 # What bench/e2e/compare needs besides DEB_PACKAGES: OpenBLAS, which Debian recommends with python3-torch
 # (without it PyTorch runs on the reference BLAS); Node.js and npm for ONNX Runtime (onnxruntime-node, from

@@ -1,7 +1,7 @@
 """Fixtures for the Python package's tests: the package from the build tree, the trained SST-2 model compiled
 with its tokenizer, and seeded PyTorch models of four families (tools/fixtures/make_fixtures.py).
 
-Run by CTest (python.package): python3 -m pytest tests/python --build-python build/python --work DIR
+Run by CTest (python.package): python3 -m pytest tests/python --build-python build/python --kiln build/kiln --work DIR
     --fixtures-dir build/fixtures
 """
 import os
@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
 
 def pytest_addoption(parser):
     parser.addoption("--build-python", default=os.path.join(ROOT, "build", "python"))
+    parser.addoption("--kiln", default=os.path.join(ROOT, "build", "kiln"))
     parser.addoption("--work", default=os.path.join(ROOT, "build", "python_tests"))
     parser.addoption("--fixtures-dir", default=os.path.join(ROOT, "build", "fixtures"))
 
@@ -32,6 +33,17 @@ def kiln():
     import kiln
     assert os.path.dirname(kiln.__file__).startswith(os.path.dirname(os.path.dirname(kiln._kiln.__file__)))
     return kiln
+
+
+@pytest.fixture(scope="session")
+def kiln_bin(request):
+    """The CLI of the same build, for comparisons."""
+    return os.path.abspath(request.config.getoption("--kiln"))
+
+
+@pytest.fixture(scope="session")
+def build_python(request):
+    return os.path.abspath(request.config.getoption("--build-python"))
 
 
 @pytest.fixture(scope="session")

@@ -26,14 +26,13 @@ def test_compile_load_save_roundtrip(kiln, work):
         np.testing.assert_array_equal(again(**x), y)
 
 
-def test_numpy_matches_the_cli(kiln, sst2_path, work, sst2):
+def test_numpy_matches_the_cli(kiln, kiln_bin, sst2_path, work, sst2):
     x = sst2_inputs(3, 40, seed=1)
     npy = {}
     for name, a in x.items():
         npy[name] = os.path.join(work, name + ".npy")
         np.save(npy[name], a)
     out = os.path.join(work, "cli_out")
-    kiln_bin = os.path.join(ROOT, "build", "kiln")
     subprocess.run([kiln_bin, "run", sst2_path, "--output-dir", out] +
                    sum([["--input", "%s=%s" % (n, p)] for n, p in npy.items()], []), check=True, stdout=subprocess.DEVNULL)
     cli = np.load(os.path.join(out, sst2.output_names[0] + ".npy"))
@@ -104,11 +103,10 @@ def test_info(sst2):
     assert "kiln.Model" in repr(sst2)
 
 
-def test_text_classify_embed_tokenize_match_the_cli(kiln, sst2, sst2_path, work):
+def test_text_classify_embed_tokenize_match_the_cli(kiln, kiln_bin, sst2, sst2_path, work):
     texts = ["a wonderful, moving film", "dull and far too long"]
     c = sst2.classify(texts)
     assert [r["label"] for r in c] == ["positive", "negative"]
-    kiln_bin = os.path.join(ROOT, "build", "kiln")
     for text, r in zip(texts, c):
         cli = json.loads(subprocess.run([kiln_bin, "run", sst2_path, "--text", text, "--json"], check=True,
                                         capture_output=True, text=True).stdout)

@@ -11,7 +11,7 @@
 set -euo pipefail
 src=$1
 build=$2
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_TSAN_TEST=OFF \
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_TSAN_TEST=OFF -DKILN_PYTHON=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=thread -O1 -g" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" > "$build.configure.log"
 cmake --build "$build" -j 2 --target kiln_tests > "$build.build.log" 2>&1 || { tail -50 "$build.build.log"; exit 1; }
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$src/tests/tsan/suppressions.txt"
