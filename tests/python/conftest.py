@@ -81,7 +81,7 @@ def sst2_inputs(rows, length, seed=0):
             "token_type_ids": np.zeros((rows, length), np.int64)}
 
 
-FAMILIES = ["bert_seqcls", "roberta_tokcls", "distilbert_seqcls", "minilm_embed"]
+FAMILIES = ["bert_seqcls", "roberta_tokcls", "distilbert_seqcls", "minilm_embed", "electra_seqcls", "xlmr_seqcls"]
 
 
 def family_model(name, batch=3, seq=29, seed=7):

@@ -41,6 +41,17 @@ def test_wrong_rank_and_shape(kiln, sst2):
     raises(kiln, kiln.InvalidInputError, lambda: sst2(**dict(x, attention_mask=x["attention_mask"][:1])), "attention_mask")
     raises(kiln, kiln.InvalidInputError, lambda: sst2(**sst2_inputs(1, 65)), "65", "64")  # longer than the longest bucket
     raises(kiln, kiln.InvalidInputError, lambda: sst2(**sst2_inputs(0, 16)))
+    empty = {k: np.zeros((1, 0), np.int64) for k in x}
+    raises(kiln, kiln.InvalidInputError, lambda: sst2(**empty), "[1,0]")
+    raises(kiln, kiln.InvalidInputError, lambda: sst2(**dict(x, input_ids=np.array(5))), "input_ids", "shape []")
+    raises(kiln, kiln.InvalidInputError, lambda: sst2(**dict(x, input_ids=x["input_ids"][None, None])), "[1,1,2,16]")
+
+
+def test_values_out_of_range(kiln, sst2):
+    x = sst2_inputs(2, 16)
+    raises(kiln, kiln.InvalidInputError, lambda: sst2(**dict(x, input_ids=np.full((2, 16), 10**12))), "Gather",
+           "1000000000000", "out of range")
+    raises(kiln, kiln.InvalidInputError, lambda: sst2(**dict(x, token_type_ids=np.full((2, 16), 7))), "token_type", "7")
 
 
 def test_missing_extra_and_doubled_inputs(kiln, sst2):
