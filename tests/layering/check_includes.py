@@ -5,7 +5,7 @@ Each folder of src/ may include only the folders listed for it (and the public A
 The compile side (frontend, passes, planner, compiler) sits above the runtime; the runtime never
 includes a compile-side file; the plan format (src/plan) and the op schemas are below both; the CLI and
 the server are clients of the public API only (plus their own files and small utilities; the CLI starts
-the server).
+the server). The Python extension (python/src/) includes the public API only.
 """
 import pathlib
 import re
@@ -50,6 +50,18 @@ def main() -> int:
                 line = f.read_text(errors="replace")[: m.start()].count("\n") + 1
                 problems.append(f"{f.relative_to(src.parent)}:{line}: src/{folder}/ includes {target}/ "
                                 f"(allowed: {', '.join(sorted(ALLOWED[folder]))}, kiln/)")
+    # The Python extension (python/src/) is a client of the public API only: kiln/ and its own files.
+    python = src.parent / "python" / "src"
+    if python.is_dir():
+        for f in sorted(python.rglob("*")):
+            if f.suffix not in (".cc", ".h"):
+                continue
+            text = f.read_text(errors="replace")
+            for m in INCLUDE.finditer(text):
+                if m.group(1) != "kiln":
+                    line = text[: m.start()].count("\n") + 1
+                    problems.append(f"{f.relative_to(src.parent)}:{line}: python/src/ includes {m.group(1)}/ "
+                                    f"(allowed: kiln/, the public API)")
     for p in problems:
         print(p)
     print(f"layering: {len(problems)} violation(s) in {len(folders)} folders")

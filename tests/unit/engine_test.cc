@@ -1,6 +1,9 @@
 // kiln::Engine: replicas and pipelines give the single session's results, requests of any row count,
 // the dynamic batcher merging requests, a full queue rejecting, many threads at once, bad options.
 #include <cstring>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <atomic>
 #include <functional>
 #include <tuple>
@@ -130,6 +133,29 @@ TEST_F(EngineTest, ReplicasAndPipelineGiveTheSingleSessionsResults) {
       });
     for (std::thread& c : clients) c.join();
     for (size_t i = 0; i < xs.size(); ++i) EXPECT_CLOSE(got[i], want[i], kTolExact) << "request " << i;
+  }
+}
+
+// Model::save writes the artifact byte for byte from the mapping, also after the file it was opened from is
+// gone (Python's Model.save and kiln.compile's temporary artifacts rely on it).
+TEST_F(EngineTest, ModelSaveWritesTheMappedBytesEvenAfterTheFileIsDeleted) {
+  std::ifstream in(path4, std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string moved = dir.file("moved.kiln"), copy = dir.file("copy.kiln");
+  ASSERT_EQ(std::rename(path4.c_str(), moved.c_str()), 0);
+  std::shared_ptr<const Model> m = Model::open(moved);
+  ASSERT_EQ(std::remove(moved.c_str()), 0);
+  m->save(copy);
+  std::ifstream again(copy, std::ios::binary);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()), original);
+  Session a(m), b(copy);
+  std::vector<NamedTensor> x = make_sample_inputs(a);
+  EXPECT_CLOSE(a.run(x)[0].tensor, b.run(x)[0].tensor, kTolExact);
+  try {
+    m->save(dir.file("no/such/folder/x.kiln"));
+    FAIL() << "saved into a missing folder";
+  } catch (const InvalidInputError& e) {
+    EXPECT_NE(std::string(e.what()).find("x.kiln"), std::string::npos) << e.what();
   }
 }
 
