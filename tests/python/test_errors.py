@@ -2,6 +2,7 @@
 crashes the interpreter, and the model keeps answering afterwards."""
 import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -99,11 +100,13 @@ def test_deleted_artifact(kiln, sst2_path, work):
     raises(kiln, kiln.InvalidInputError, lambda: kiln.load(copy), "deleted.kiln", "No such file")
 
 
-def test_bad_files_and_options(kiln, work):
+def test_bad_files_and_options(kiln, kiln_bin, work):
     bad = os.path.join(work, "bad.kiln")
     with open(bad, "wb") as f:
         f.write(b"not an artifact" * 10)
-    raises(kiln, kiln.InvalidInputError, lambda: kiln.load(bad), "bad.kiln")
+    msg = raises(kiln, kiln.InvalidInputError, lambda: kiln.load(bad), "bad.kiln")
+    cli = subprocess.run([kiln_bin, "inspect", bad], capture_output=True, text=True)
+    assert cli.returncode == 1 and cli.stderr.strip() == "kiln: error: " + msg  # the CLI's message, word for word
     raises(kiln, kiln.InvalidInputError, lambda: kiln.compile(os.path.join(work, "missing.onnx")), "missing.onnx")
     raises(kiln, kiln.InvalidInputError, lambda: kiln.compile(SST2, batch=1, seq=16, quantize="int4"), "int4")
     raises(kiln, kiln.InvalidInputError, lambda: kiln.compile(SST2, batch="eight"), "batch")
