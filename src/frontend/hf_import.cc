@@ -7,9 +7,8 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <set>
 
@@ -45,7 +44,9 @@ std::string supported_types() {
 
 class Builder {
  public:
-  Builder(ir::Graph& g, std::map<std::string, Tensor>& weights, std::string file) : g_(g), w_(weights), file_(std::move(file)) {}
+  // `buffers`: the checkpoint's known non-parameter tensors, which transformers ignores on load too.
+  Builder(ir::Graph& g, std::map<std::string, Tensor>& weights, std::string file, std::set<std::string> buffers)
+      : g_(g), w_(weights), file_(std::move(file)), buffers_(std::move(buffers)) {}
 
   // A weight of the checkpoint, checked against the shape the config implies.
   int weight(const std::string& name, const Dims& dims, const std::string& why) {
@@ -53,6 +54,8 @@ class Builder {
     if (it == w_.end()) fail(file_, " has no tensor '", name, "' (", why, ")");
     if (it->second.dims() != dims)
       fail(file_, ": tensor '", name, "' has shape ", dims_to_string(it->second.dims()), ", expected ", dims_to_string(dims), " (", why, ")");
+    if (it->second.dtype() != DType::f32)
+      fail(file_, ": tensor '", name, "' holds ", dtype_name(it->second.dtype()), " values; a weight must be floating point (", why, ")");
     used_.insert(name);
     return g_.add_constant(name, it->second);
   }
@@ -103,11 +106,12 @@ class Builder {
     a.set_int("trans_b", 1);
     return node("FusedMatMul", {x, constant(name + ".weight", std::move(W)), constant(name + ".bias", std::move(B))}, name, a);
   }
-  // Checkpoint tensors the graph did not use (a head Kiln does not build, a mismatched architecture).
+  // Checkpoint tensors the graph did not use (a head Kiln does not build, a mismatched architecture), known
+  // buffers aside.
   std::vector<std::string> unused() const {
     std::vector<std::string> u;
     for (const auto& [name, _] : w_)
-      if (!used_.count(name) && name.find("position_ids") == std::string::npos) u.push_back(name);
+      if (!used_.count(name) && !buffers_.count(name)) u.push_back(name);
     return u;
   }
 
@@ -115,6 +119,7 @@ class Builder {
   ir::Graph& g_;
   std::map<std::string, Tensor>& w_;
   std::string file_;
+  std::set<std::string> buffers_;
   std::set<std::string> used_;
 };
 
@@ -130,6 +135,72 @@ int64_t get_int(const nlohmann::json& c, std::initializer_list<const char*> keys
   fail(where, " has no integer '", *keys.begin(), "'");
 }
 
+// The weights of a folder: model.safetensors or pytorch_model.bin, or their sharded forms (an index JSON
+// whose weight_map names, for every tensor, the shard file in the same folder that holds it).
+struct Checkpoint {
+  std::map<std::string, Tensor> tensors;
+  std::string name;    // the file (or index) errors name
+  std::string sha256;  // of the file, or of the shards' bytes in index order
+};
+
+std::map<std::string, Tensor> read_weights_file(const std::string& path) {
+  const bool bin = path.size() >= 4 && path.compare(path.size() - 4, 4, ".bin") == 0;
+  return bin ? read_torch_state_dict(path) : read_safetensors(path);
+}
+
+// SHA-256 of the files' bytes, concatenated in order (the source model's identity in the artifact).
+std::string file_sha256(const std::vector<std::string>& paths) {
+  std::string bytes;
+  for (const std::string& p : paths) bytes += read_file(p, "checkpoint");
+  return sha256_hex(bytes.data(), bytes.size());
+}
+
+Checkpoint read_sharded(const std::string& dir, const std::string& index_name) {
+  const std::string index = dir + "/" + index_name;
+  const nlohmann::json j = parse_json(read_file(index, "checkpoint index"), "'" + index + "'");
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
+    fail("'", index, "' has no weight_map object (tensor name -> shard file)");
+  std::map<std::string, std::string> owner;  // tensor -> shard
+  std::vector<std::string> shards;           // in order of first mention
+  for (const auto& [tensor, file] : j["weight_map"].items()) {
+    const std::string shard = as_string(file, "'" + index + "': weight_map['" + tensor + "']");
+    if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
+      fail("'", index, "': shard '", shard, "' of tensor '", tensor, "' is not a file name in the same folder");
+    owner[tensor] = shard;
+    if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
+  }
+  if (shards.empty()) fail("'", index, "': the weight_map is empty");
+  Checkpoint ck;
+  ck.name = index;
+  std::vector<std::string> paths;
+  for (const std::string& shard : shards) {
+    const std::string path = dir + "/" + shard;
+    if (!exists(path)) fail("'", index, "' names shard '", shard, "', which the folder lacks");
+    paths.push_back(path);
+    for (auto& [name, t] : read_weights_file(path)) {
+      auto it = owner.find(name);
+      if (it == owner.end()) fail("'", path, "' holds tensor '", name, "', which '", index_name, "' does not list");
+      if (it->second != shard) fail("'", path, "' holds tensor '", name, "', which '", index_name, "' puts in '", it->second, "'");
+      ck.tensors.emplace(name, std::move(t));
+    }
+  }
+  for (const auto& [name, shard] : owner)
+    if (!ck.tensors.count(name)) fail("'", index, "' puts tensor '", name, "' in '", shard, "', which does not hold it");
+  ck.sha256 = file_sha256(paths);
+  return ck;
+}
+
+Checkpoint read_checkpoint(const std::string& dir) {
+  for (const char* single : {"model.safetensors", "pytorch_model.bin"}) {
+    const std::string path = dir + "/" + single;
+    if (exists(path)) return {read_weights_file(path), path, file_sha256({path})};
+  }
+  for (const char* index : {"model.safetensors.index.json", "pytorch_model.bin.index.json"})
+    if (exists(dir + "/" + index)) return read_sharded(dir, index);
+  fail("'", dir, "' has no weights: expected model.safetensors or pytorch_model.bin (or a sharded "
+       "model.safetensors.index.json or pytorch_model.bin.index.json)");
+}
+
 }  // namespace
 
 HfModel import_hf_folder(const std::string& dir) {
@@ -143,16 +214,9 @@ HfModel import_hf_folder(const std::string& dir) {
   for (const Family& f : kFamilies)
     if (type == f.model_type) fam = &f;
   if (!fam) fail("'", cfg_path, "': model_type '", type, "' is not supported (supported: ", supported_types(), ")");
-  std::string weights_path = dir + "/model.safetensors";
-  std::map<std::string, Tensor> w;
-  if (exists(weights_path)) {
-    w = read_safetensors(weights_path);
-  } else if (exists(dir + "/pytorch_model.bin")) {
-    weights_path = dir + "/pytorch_model.bin";
-    w = read_torch_state_dict(weights_path);
-  } else {
-    fail("'", dir, "' has no weights: expected model.safetensors or pytorch_model.bin");
-  }
+  Checkpoint ck = read_checkpoint(dir);
+  std::map<std::string, Tensor>& w = ck.tensors;
+  const std::string& weights_path = ck.name;
 
   const bool distil = type == "distilbert";
   const int64_t H = get_int(c, {distil ? "dim" : "hidden_size"}, cfg_path);
@@ -186,11 +250,7 @@ HfModel import_hf_folder(const std::string& dir) {
     fail(weights_path, " has no tensor '", fam->prefix, ".embeddings.word_embeddings.weight' (or without the prefix): not a ", type, " checkpoint");
 
   HfModel m;
-  {
-    std::ifstream wf(weights_path, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(wf)), std::istreambuf_iterator<char>());
-    m.sha256 = sha256_hex(bytes.data(), bytes.size());
-  }
+  m.sha256 = ck.sha256;
   m.model_type = type;
   m.architecture = arch.empty() ? "(none)" : arch;
   if (c.contains("id2label") && !c["id2label"].is_object())
@@ -214,7 +274,9 @@ HfModel import_hf_folder(const std::string& dir) {
   m.pad_id = pad;
 
   ir::Graph& g = m.graph;
-  Builder b(g, w, weights_path);
+  // Buffers transformers registers on the embeddings (position ids; token type ids in newer releases) and
+  // saves with some versions; it ignores them on load, and so does Kiln. Any other unused tensor is an error.
+  Builder b(g, w, weights_path, {pre + "embeddings.position_ids", pre + "embeddings.token_type_ids"});
   auto input = [&](const std::string& name) {
     ir::Value v;
     v.name = name;

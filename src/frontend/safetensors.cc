@@ -13,7 +13,23 @@
 namespace kiln::frontend {
 namespace {
 
-size_t element_size(const std::string& dt) { return dt == "F32" ? 4 : (dt == "F16" || dt == "BF16") ? 2 : 0; }
+// The dtypes a checkpoint holds: floating weights, and integer or bool buffers (position_ids, token_type_ids).
+struct Kind {
+  const char* name;
+  size_t size;
+  DType dtype;  // what the tensor is returned as: f32 for every floating dtype
+};
+const Kind kKinds[] = {{"F32", 4, DType::f32}, {"F16", 2, DType::f32}, {"BF16", 2, DType::f32}, {"F64", 8, DType::f32},
+                       {"I64", 8, DType::i64}, {"I32", 4, DType::i32}, {"I8", 1, DType::i8},    {"U8", 1, DType::u8},
+                       {"BOOL", 1, DType::boolean}};
+
+const Kind* kind_of(const std::string& dt) {
+  for (const Kind& k : kKinds)
+    if (dt == k.name) return &k;
+  return nullptr;
+}
+
+size_t element_size(const std::string& dt) { return kind_of(dt) ? kind_of(dt)->size : 0; }
 
 uint64_t header_length(std::string_view head, uint64_t file_size, const std::string& name) {
   if (file_size < 8 || head.size() < 8)
@@ -27,20 +43,27 @@ uint64_t header_length(std::string_view head, uint64_t file_size, const std::str
   return n;
 }
 
-// Converts one tensor's bytes (already checked to be numel x element size) to f32.
-Tensor to_f32(const SafetensorsEntry& e, const char* bytes) {
-  Tensor t = Tensor::uninitialized(DType::f32, e.dims);
-  float* dst = t.data_as<float>();
+// Converts one tensor's bytes (already checked to be numel x element size): floating dtypes to f32, integer
+// and bool ones copied as they are.
+Tensor to_tensor(const SafetensorsEntry& e, const char* bytes) {
+  const Kind& kind = *kind_of(e.dtype);
+  Tensor t = Tensor::uninitialized(kind.dtype, e.dims);
   const int64_t n = t.numel();
-  if (e.dtype == "F32") {
-    if (n) std::memcpy(dst, bytes, static_cast<size_t>(n) * 4);
+  if (kind.dtype != DType::f32 || e.dtype == "F32") {
+    if (n) std::memcpy(t.data(), bytes, static_cast<size_t>(n) * kind.size);
     return t;
   }
-  const bool f16 = e.dtype == "F16";
+  float* dst = t.data_as<float>();
   for (int64_t i = 0; i < n; ++i) {
+    if (e.dtype == "F64") {
+      double v;
+      std::memcpy(&v, bytes + 8 * i, 8);
+      dst[i] = static_cast<float>(v);
+      continue;
+    }
     uint16_t h;
     std::memcpy(&h, bytes + 2 * i, 2);
-    dst[i] = f16 ? f16_to_f32(h) : bf16_to_f32(h);
+    dst[i] = e.dtype == "F16" ? f16_to_f32(h) : bf16_to_f32(h);
   }
   return t;
 }
@@ -64,7 +87,7 @@ SafetensorsHeader parse_safetensors_header(std::string_view head, uint64_t file_
     e.name = key;
     e.dtype = json_string(info, "dtype", where);
     const size_t esz = element_size(e.dtype);
-    if (!esz) fail(where, ": dtype ", e.dtype, " is not supported (F32, F16, BF16)");
+    if (!esz) fail(where, ": dtype ", e.dtype, " is not supported (F32, F16, BF16, F64; I64, I32, I8, U8, BOOL buffers)");
     const nlohmann::json& shape = info["shape"];
     if (!shape.is_array()) fail(where, ": shape must be an array of integers, found ", json_kind(shape));
     for (const auto& d : shape) {
@@ -88,7 +111,7 @@ SafetensorsHeader parse_safetensors_header(std::string_view head, uint64_t file_
 std::map<std::string, Tensor> read_safetensors_bytes(std::string_view bytes, const std::string& name) {
   const SafetensorsHeader h = parse_safetensors_header(bytes, bytes.size(), name);
   std::map<std::string, Tensor> out;
-  for (const SafetensorsEntry& e : h.tensors) out.emplace(e.name, to_f32(e, bytes.data() + h.data_start + e.begin));
+  for (const SafetensorsEntry& e : h.tensors) out.emplace(e.name, to_tensor(e, bytes.data() + h.data_start + e.begin));
   return out;
 }
 
@@ -112,7 +135,7 @@ std::map<std::string, Tensor> read_safetensors(const std::string& path) {
     f.seekg(static_cast<std::streamoff>(h.data_start + e.begin));
     f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!f) fail("'", path, "', tensor '", e.name, "': cannot read its data");
-    out.emplace(e.name, to_f32(e, bytes.data()));
+    out.emplace(e.name, to_tensor(e, bytes.data()));
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Reading Hugging Face `.safetensors` files: an 8-byte little-endian header length N, N bytes of JSON
 // ({name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}), then the tensor bytes.
-// F32, F16 and BF16 tensors are returned as f32. Nothing is executed; the header length, every shape and
+// F32, F16, BF16 and F64 tensors are returned as f32; I64, I32, I8, U8 and BOOL ones (buffers such as
+// position_ids) keep their dtype. Nothing is executed; the header length, every shape and
 // every offset are checked against the file before anything is allocated, and errors name the file, the
 // tensor and what was wrong.
 #pragma once
@@ -19,7 +20,7 @@ namespace kiln::frontend {
 constexpr uint64_t kMaxSafetensorsHeader = 100'000'000;
 
 struct SafetensorsEntry {
-  std::string name, dtype;  // dtype "F32", "F16" or "BF16"
+  std::string name, dtype;  // dtype as the file names it: "F32", "F16", "BF16", "I64", ...
   Dims dims;
   uint64_t begin = 0, end = 0;  // byte range within the data (which starts at data_start)
 };

@@ -1,5 +1,6 @@
 // pytorch_model.bin without executing it: torch.save writes a zip archive holding data.pkl (a pickle of
-// the state dict) and data/<key> (the raw storages). The pickle is interpreted by a small stack machine
+// the state dict) and data/<key> (the raw storages), or, in its legacy format, pickles and storages back to
+// back (read_legacy). The pickle is interpreted by a small stack machine
 // that knows the opcodes torch.save emits and exactly four callables (OrderedDict, _rebuild_tensor_v2,
 // _rebuild_parameter and the storage types as persistent ids); any other global is refused, so a
 // malicious checkpoint cannot run code.
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <variant>
 
 #include "kiln/error.h"
@@ -118,11 +120,17 @@ Ptr make(Obj::Kind k) {
 }
 
 DType storage_dtype(const std::string& name, const std::string& path) {
-  if (name == "FloatStorage") return DType::f32;
-  if (name == "HalfStorage") return DType::f16;
-  if (name == "BFloat16Storage") return DType::bf16;
-  fail("'", path, "': storage type torch.", name, " is not supported (FloatStorage, HalfStorage, BFloat16Storage)");
+  static const std::pair<const char*, DType> kinds[] = {
+      {"FloatStorage", DType::f32}, {"HalfStorage", DType::f16}, {"BFloat16Storage", DType::bf16},
+      {"DoubleStorage", DType::f64}, {"LongStorage", DType::i64},  {"IntStorage", DType::i32},
+      {"CharStorage", DType::i8},    {"ByteStorage", DType::u8},   {"BoolStorage", DType::boolean}};
+  for (const auto& [n, t] : kinds)
+    if (name == n) return t;
+  fail("'", path, "': storage type torch.", name, " is not supported (Float, Half, BFloat16, Double, Long, Int, Char, Byte, "
+       "Bool)");
 }
+
+bool is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16 || t == DType::f64; }
 
 Dims ints_of(const Ptr& tuple, const char* what, const std::string& path) {
   if (tuple->kind != Obj::tuple) fail("'", path, "': ", what, " is not a tuple");
@@ -134,34 +142,34 @@ Dims ints_of(const Ptr& tuple, const char* what, const std::string& path) {
   return d;
 }
 
-Ptr unpickle(std::string_view b, const std::string& path) {
+// One pickle of `b` starting at byte `p` (advanced past its STOP); `pk` names it in errors ("data.pkl").
+Ptr unpickle(std::string_view b, size_t& p, const std::string& path, const std::string& pk) {
   std::vector<Ptr> stack;
   std::map<uint64_t, Ptr> memo;
-  size_t p = 0;
   auto need = [&](size_t n) {
-    if (p + n > b.size()) fail("'", path, "': data.pkl is truncated at byte ", p);
+    if (p + n > b.size()) fail("'", path, "': ", pk, " is truncated at byte ", p);
   };
   auto pop = [&]() {
-    if (stack.empty()) fail("'", path, "': data.pkl pops an empty stack at byte ", p);
+    if (stack.empty()) fail("'", path, "': ", pk, " pops an empty stack at byte ", p);
     Ptr v = stack.back();
     stack.pop_back();
     return v;
   };
   auto top = [&]() -> Obj& {
-    if (stack.empty()) fail("'", path, "': data.pkl reads an empty stack at byte ", p);
+    if (stack.empty()) fail("'", path, "': ", pk, " reads an empty stack at byte ", p);
     return *stack.back();
   };
   auto pop_mark = [&]() {
     size_t m = stack.size();
     while (m > 0 && stack[m - 1]->kind != Obj::mark) --m;
-    if (m == 0) fail("'", path, "': data.pkl has no MARK at byte ", p);
+    if (m == 0) fail("'", path, "': ", pk, " has no MARK at byte ", p);
     std::vector<Ptr> items(stack.begin() + static_cast<std::ptrdiff_t>(m), stack.end());
     stack.resize(m - 1);
     return items;
   };
   auto line = [&]() {
     const size_t e = b.find('\n', p);
-    if (e == std::string::npos) fail("'", path, "': data.pkl is truncated at byte ", p);
+    if (e == std::string::npos) fail("'", path, "': ", pk, " is truncated at byte ", p);
     std::string s(b.substr(p, e - p));
     p = e + 1;
     return s;
@@ -186,7 +194,7 @@ Ptr unpickle(std::string_view b, const std::string& path) {
         need(1);
         const size_t n = static_cast<uint8_t>(b[p++]);
         need(n);
-        if (n > 8) fail("'", path, "': data.pkl has an integer wider than 64 bits");
+        if (n > 8) fail("'", path, "': ", pk, " has an integer wider than 64 bits");
         uint64_t u = 0;
         for (size_t k = 0; k < n; ++k) u |= static_cast<uint64_t>(static_cast<uint8_t>(b[p + k])) << (8 * k);
         if (n && n < 8 && (static_cast<uint8_t>(b[p + n - 1]) & 0x80)) u -= uint64_t{1} << (8 * n);  // two's complement
@@ -226,7 +234,7 @@ Ptr unpickle(std::string_view b, const std::string& path) {
         const bool allowed = full == "collections.OrderedDict" || full == "torch._utils._rebuild_tensor_v2" ||
                              full == "torch._utils._rebuild_parameter" || (o->g.module == "torch" && o->g.name.size() > 7 &&
                                                                             o->g.name.compare(o->g.name.size() - 7, 7, "Storage") == 0);
-        if (!allowed) fail("'", path, "': data.pkl refers to ", full, ", which is not part of a tensor state dict; Kiln does not execute pickled code");
+        if (!allowed) fail("'", path, "': ", pk, " refers to ", full, ", which is not part of a tensor state dict; Kiln does not execute pickled code");
         stack.push_back(o);
         break;
       }
@@ -238,7 +246,7 @@ Ptr unpickle(std::string_view b, const std::string& path) {
         if (op == 'h') need(1), k = static_cast<uint8_t>(b[p++]);
         else need(4), k = le<uint32_t>(b, p), p += 4;
         auto it = memo.find(k);
-        if (it == memo.end() || !it->second) fail("'", path, "': data.pkl reads memo ", k, " before writing it");
+        if (it == memo.end() || !it->second) fail("'", path, "': ", pk, " reads memo ", k, " before writing it");
         stack.push_back(it->second);
         break;
       }
@@ -256,7 +264,7 @@ Ptr unpickle(std::string_view b, const std::string& path) {
       case 's': { Ptr v = pop(), k = pop(); top().pairs.emplace_back(k, v); break; }
       case 'u': {
         std::vector<Ptr> v = pop_mark();
-        if (v.size() % 2) fail("'", path, "': data.pkl SETITEMS with an odd count");
+        if (v.size() % 2) fail("'", path, "': ", pk, " SETITEMS with an odd count");
         Obj& d = top();
         for (size_t k = 0; k < v.size(); k += 2) d.pairs.emplace_back(v[k], v[k + 1]);
         break;
@@ -265,7 +273,7 @@ Ptr unpickle(std::string_view b, const std::string& path) {
       case 'Q': {  // BINPERSID: ('storage', torch.<T>Storage, key, location, numel)
         Ptr pid = pop();
         if (pid->kind != Obj::tuple || pid->items.size() < 3 || pid->items[0]->s != "storage" || pid->items[1]->kind != Obj::global)
-          fail("'", path, "': data.pkl has a persistent id that is not a storage");
+          fail("'", path, "': ", pk, " has a persistent id that is not a storage");
         auto o = make(Obj::storage);
         o->st.dtype = storage_dtype(pid->items[1]->g.name, path);
         o->st.key = pid->items[2]->s;
@@ -274,13 +282,13 @@ Ptr unpickle(std::string_view b, const std::string& path) {
       }
       case 'R': {  // REDUCE: callable(*args), for the allowed callables only
         Ptr args = pop(), fn = pop();
-        if (fn->kind != Obj::global || args->kind != Obj::tuple) fail("'", path, "': data.pkl calls something that is not an allowed global");
+        if (fn->kind != Obj::global || args->kind != Obj::tuple) fail("'", path, "': ", pk, " calls something that is not an allowed global");
         const std::string full = fn->g.module + "." + fn->g.name;
         if (full == "collections.OrderedDict") {
           stack.push_back(make(Obj::dict));
         } else if (full == "torch._utils._rebuild_tensor_v2") {
           if (args->items.size() < 4 || args->items[0]->kind != Obj::storage || args->items[1]->kind != Obj::integer)
-            fail("'", path, "': data.pkl rebuilds a tensor with unexpected arguments");
+            fail("'", path, "': ", pk, " rebuilds a tensor with unexpected arguments");
           auto o = make(Obj::tensor);
           o->t.storage = args->items[0]->st;
           o->t.offset = args->items[1]->i;
@@ -288,18 +296,133 @@ Ptr unpickle(std::string_view b, const std::string& path) {
           o->t.stride = ints_of(args->items[3], "a tensor stride", path);
           stack.push_back(o);
         } else if (full == "torch._utils._rebuild_parameter") {
-          if (args->items.empty() || args->items[0]->kind != Obj::tensor) fail("'", path, "': data.pkl rebuilds a parameter without a tensor");
+          if (args->items.empty() || args->items[0]->kind != Obj::tensor) fail("'", path, "': ", pk, " rebuilds a parameter without a tensor");
           stack.push_back(args->items[0]);
         } else {
-          fail("'", path, "': data.pkl calls ", full, ", which Kiln does not execute");
+          fail("'", path, "': ", pk, " calls ", full, ", which Kiln does not execute");
         }
         break;
       }
       default:
-        fail("'", path, "': data.pkl uses pickle opcode 0x", std::hex, static_cast<int>(op), std::dec, " at byte ", p - 1,
+        fail("'", path, "': ", pk, " uses pickle opcode 0x", std::hex, static_cast<int>(op), std::dec, " at byte ", p - 1,
              ", which a torch.save state dict does not need");
     }
   }
+}
+
+// The tensor `t` views in its storage's bytes, copied out contiguous: f32 for floating storages (f16, bf16
+// and f64 converted), the storage's own dtype for integer and bool ones (buffers such as position_ids).
+Tensor materialize(const TensorRef& t, std::string_view storage, const std::string& what) {
+  const size_t esz = dtype_size(t.storage.dtype);
+  const int64_t elements = static_cast<int64_t>(storage.size() / esz);
+  if (t.size.size() != t.stride.size()) fail(what, " has ", t.size.size(), " sizes and ", t.stride.size(), " strides");
+  // The view must lie within its storage (checked before allocating): offset and strides non-negative,
+  // the last element it reaches inside, and no more elements than the storage has (no expanded views).
+  const int64_t numel = checked_numel(t.size, what);
+  if (t.offset < 0) fail(what, " has a negative storage offset ", t.offset);
+  if (numel > elements) fail(what, " has ", numel, " elements, more than its ", elements, "-element storage");
+  if (numel > 0) {
+    uint64_t last = static_cast<uint64_t>(t.offset);
+    for (size_t d = 0; d < t.size.size(); ++d) {
+      if (t.stride[d] < 0) fail(what, " has a negative stride ", t.stride[d]);
+      last = checked_add(last, checked_mul(static_cast<uint64_t>(t.size[d] - 1), static_cast<uint64_t>(t.stride[d]), what), what);
+    }
+    if (last >= static_cast<uint64_t>(elements)) fail(what, " reads element ", last, " of a ", elements, "-element storage");
+  }
+  const DType dtype = t.storage.dtype;
+  Tensor out = Tensor::uninitialized(is_float(dtype) ? DType::f32 : dtype, t.size);
+  const size_t out_size = dtype_size(out.dtype());
+  std::vector<int64_t> idx(t.size.size(), 0);
+  for (int64_t n = 0; n < out.numel(); ++n) {
+    int64_t at = t.offset;
+    for (size_t d = 0; d < idx.size(); ++d) at += idx[d] * t.stride[d];
+    if (at < 0 || at >= elements) fail(what, " reads element ", at, " of a ", elements, "-element storage");
+    const char* src = storage.data() + at * esz;
+    char* dst = static_cast<char*>(out.data()) + n * out_size;
+    if (!is_float(dtype) || dtype == DType::f32) {
+      std::memcpy(dst, src, esz);
+    } else {
+      float val;
+      if (dtype == DType::f64) {
+        double v;
+        std::memcpy(&v, src, 8);
+        val = static_cast<float>(v);
+      } else {
+        uint16_t h;
+        std::memcpy(&h, src, 2);
+        val = dtype == DType::f16 ? f16_to_f32(h) : bf16_to_f32(h);
+      }
+      std::memcpy(dst, &val, 4);
+    }
+    for (size_t d = idx.size(); d-- > 0;) {
+      if (++idx[d] < t.size[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+// The tensors of an unpickled state dict, each from the bytes `storage(key)` returns (null: missing).
+template <typename StorageOf>
+std::map<std::string, Tensor> tensors_of(const Ptr& root, const std::string& path, StorageOf storage) {
+  if (root->kind != Obj::dict) fail("'", path, "': the pickled object is not a state dict");
+  std::map<std::string, Tensor> out;
+  for (const auto& [k, v] : root->pairs) {
+    if (k->kind != Obj::text || v->kind != Obj::tensor) continue;  // non-tensor entries (metadata) are skipped
+    const std::optional<std::string_view> bytes = storage(v->t.storage.key);
+    if (!bytes) fail("'", path, "': tensor '", k->s, "' refers to storage ", v->t.storage.key, ", which the file lacks");
+    out.emplace(k->s, materialize(v->t, *bytes, "'" + path + "': tensor '" + k->s + "'"));
+  }
+  return out;
+}
+
+// torch.save's legacy format (_use_new_zipfile_serialization=False, the default before torch 1.6): five
+// pickles back to back (the magic number, the protocol version, sys_info, the state dict, the sorted list of
+// storage keys), then each storage in that order as an 8-byte little-endian element count and its bytes.
+// The magic number is compared as bytes: it is a 10-byte integer, wider than the machine reads.
+constexpr char kLegacyMagic[] = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
+constexpr size_t kLegacyMagicSize = sizeof kLegacyMagic - 1;
+
+bool is_legacy(std::string_view bytes) { return bytes.substr(0, kLegacyMagicSize) == std::string_view(kLegacyMagic, kLegacyMagicSize); }
+
+std::map<std::string, Tensor> read_legacy(std::string_view bytes, const std::string& path) {
+  size_t p = kLegacyMagicSize;
+  const Ptr version = unpickle(bytes, p, path, "the legacy header");
+  if (version->kind != Obj::integer || version->i != 1001)
+    fail("'", path, "': legacy torch.save protocol version ", version->kind == Obj::integer ? std::to_string(version->i) : "(not an integer)",
+         ", expected 1001");
+  const Ptr info = unpickle(bytes, p, path, "the legacy sys_info");
+  if (info->kind != Obj::dict) fail("'", path, "': the legacy sys_info is not a dict");
+  for (const auto& [k, v] : info->pairs)
+    if (k->kind == Obj::text && k->s == "little_endian" && !(v->kind == Obj::boolean && v->i))
+      fail("'", path, "' was saved on a big-endian machine; Kiln reads little-endian checkpoints");
+  const Ptr root = unpickle(bytes, p, path, "the legacy state dict pickle");
+  const Ptr keys = unpickle(bytes, p, path, "the legacy storage key list");
+  if (keys->kind != Obj::list) fail("'", path, "': the legacy storage key list is not a list");
+  if (root->kind != Obj::dict) fail("'", path, "': the pickled object is not a state dict");
+  // Element sizes by key, from the tensors that refer to them.
+  std::map<std::string, DType> dtypes;
+  for (const auto& [k, v] : root->pairs)
+    if (v->kind == Obj::tensor) dtypes[v->t.storage.key] = v->t.storage.dtype;
+  std::map<std::string, std::string_view> storages;
+  for (const Ptr& key : keys->items) {
+    if (key->kind != Obj::text) fail("'", path, "': the legacy storage key list holds a non-string");
+    auto dt = dtypes.find(key->s);
+    if (dt == dtypes.end()) fail("'", path, "': legacy storage ", key->s, " is not referred to by any tensor, so its size is unknown");
+    if (bytes.size() - p < 8) fail("'", path, "': the file ends before legacy storage ", key->s);
+    const uint64_t count = le<uint64_t>(bytes, p);
+    p += 8;
+    const uint64_t size = checked_mul(count, static_cast<uint64_t>(dtype_size(dt->second)), "'" + path + "': legacy storage " + key->s);
+    if (size > bytes.size() - p)
+      fail("'", path, "': legacy storage ", key->s, " of ", count, " elements runs past the end of the file (", bytes.size() - p, " bytes left)");
+    storages[key->s] = bytes.substr(p, size);
+    p += size;
+  }
+  return tensors_of(root, path, [&](const std::string& key) -> std::optional<std::string_view> {
+    auto it = storages.find(key);
+    if (it == storages.end()) return std::nullopt;
+    return it->second;
+  });
 }
 
 }  // namespace
@@ -317,60 +440,20 @@ std::map<std::string, Tensor> read_torch_state_dict_bytes(std::string_view bytes
     Objects* outer;
     ~Restore() { g_objects = outer; }
   } restore{outer};
+  if (is_legacy(bytes)) return read_legacy(bytes, path);
   const std::map<std::string, ZipEntry> zip = read_zip(bytes, path);
   std::string prefix;
   for (const auto& [name, _] : zip)
     if (name.size() >= 8 && name.compare(name.size() - 8, 8, "data.pkl") == 0) prefix = name.substr(0, name.size() - 8);
   auto pkl = zip.find(prefix + "data.pkl");
   if (pkl == zip.end()) fail("'", path, "' has no data.pkl: not a torch.save file");
-  const Ptr root = unpickle(bytes.substr(pkl->second.offset, pkl->second.size), path);
-  if (root->kind != Obj::dict) fail("'", path, "': the pickled object is not a state dict");
-  std::map<std::string, Tensor> out;
-  for (const auto& [k, v] : root->pairs) {
-    if (k->kind != Obj::text || v->kind != Obj::tensor) continue;  // non-tensor entries (metadata) are skipped
-    const TensorRef& t = v->t;
-    auto data = zip.find(prefix + "data/" + t.storage.key);
-    if (data == zip.end()) fail("'", path, "': tensor '", k->s, "' refers to storage ", t.storage.key, ", which the archive lacks");
-    const size_t esz = dtype_size(t.storage.dtype);
-    const int64_t elements = static_cast<int64_t>(data->second.size / esz);
-    const std::string what = "'" + path + "': tensor '" + k->s + "'";
-    if (t.size.size() != t.stride.size()) fail(what, " has ", t.size.size(), " sizes and ", t.stride.size(), " strides");
-    // The view must lie within its storage (checked before allocating): offset and strides non-negative,
-    // the last element it reaches inside, and no more elements than the storage has (no expanded views).
-    const int64_t numel = checked_numel(t.size, what);
-    if (t.offset < 0) fail(what, " has a negative storage offset ", t.offset);
-    if (numel > elements) fail(what, " has ", numel, " elements, more than its ", elements, "-element storage");
-    if (numel > 0) {
-      uint64_t last = static_cast<uint64_t>(t.offset);
-      for (size_t d = 0; d < t.size.size(); ++d) {
-        if (t.stride[d] < 0) fail(what, " has a negative stride ", t.stride[d]);
-        last = checked_add(last, checked_mul(static_cast<uint64_t>(t.size[d] - 1), static_cast<uint64_t>(t.stride[d]), what), what);
-      }
-      if (last >= static_cast<uint64_t>(elements)) fail(what, " reads element ", last, " of a ", elements, "-element storage");
-    }
-    Tensor out_t = Tensor::uninitialized(DType::f32, t.size);
-    std::vector<int64_t> idx(t.size.size(), 0);
-    for (int64_t n = 0; n < out_t.numel(); ++n) {
-      int64_t at = t.offset;
-      for (size_t d = 0; d < idx.size(); ++d) at += idx[d] * t.stride[d];
-      if (at < 0 || at >= elements) fail("'", path, "': tensor '", k->s, "' reads element ", at, " of a ", elements, "-element storage");
-      const char* src = bytes.data() + data->second.offset + at * esz;
-      float val;
-      if (t.storage.dtype == DType::f32) std::memcpy(&val, src, 4);
-      else {
-        uint16_t h;
-        std::memcpy(&h, src, 2);
-        val = t.storage.dtype == DType::f16 ? f16_to_f32(h) : bf16_to_f32(h);
-      }
-      out_t.data_as<float>()[n] = val;
-      for (size_t d = idx.size(); d-- > 0;) {
-        if (++idx[d] < t.size[d]) break;
-        idx[d] = 0;
-      }
-    }
-    out.emplace(k->s, std::move(out_t));
-  }
-  return out;
+  size_t p = 0;
+  const Ptr root = unpickle(bytes.substr(pkl->second.offset, pkl->second.size), p, path, "data.pkl");
+  return tensors_of(root, path, [&](const std::string& key) -> std::optional<std::string_view> {
+    auto data = zip.find(prefix + "data/" + key);
+    if (data == zip.end()) return std::nullopt;
+    return bytes.substr(data->second.offset, data->second.size);
+  });
 }
 
 }  // namespace kiln::frontend

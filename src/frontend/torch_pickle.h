@@ -1,5 +1,6 @@
-// pytorch_model.bin (torch.save's zip + pickle format) read without executing anything: see
-// torch_pickle.cc. Tensors (f32, f16, bf16 storages; any strides) are returned contiguous in f32.
+// pytorch_model.bin (torch.save's zip + pickle format, or its legacy non-zip format) read without executing
+// anything: see torch_pickle.cc. Tensors of floating storages (f32, f16, bf16, f64; any strides) are returned
+// contiguous in f32; integer and bool ones (buffers such as position_ids) keep their dtype.
 #pragma once
 
 #include <map>

@@ -55,8 +55,9 @@ def main():
         failures += not ok
         print("%s %-48s %s" % ("PASS" if ok else "FAIL", what, detail))
 
-    for name in ["bert_seqcls", "distilbert_seqcls", "electra_seqcls", "xlmr_seqcls", "bert_seqcls_bin"]:
-        fdir = os.path.join(args.fixtures, name.replace("_bin", ""))
+    wild = ["bert_seqcls_bin", "bert_seqcls_buffers", "bert_seqcls_legacy_bin", "bert_seqcls_sharded", "bert_seqcls_sharded_bin"]
+    for name in ["bert_seqcls", "distilbert_seqcls", "electra_seqcls", "xlmr_seqcls"] + wild:
+        fdir = os.path.join(args.fixtures, "bert_seqcls" if name in wild else name)
         a_hf, a_onnx = os.path.join(tmp, name + "_hf.kiln"), os.path.join(tmp, name + "_onnx.kiln")
         r1 = kiln("compile", os.path.join(hf, name), "-o", a_hf, "--batch", "3", "--seq", "37")
         r2 = kiln("compile", os.path.join(fdir, "model.onnx"), "-o", a_onnx, "--batch", "3", "--seq", "37")
@@ -99,10 +100,31 @@ def main():
         diff = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
         report(diff <= 1e-4, "BertModel (bare) vs PyTorch: last_hidden_state", "shape %s, max |diff| %.2e" % (got.shape, diff))
 
+    # F16 and BF16 checkpoints: the same model with its weights rounded to that type, computed in fp32.
+    inp_cls = {n: np.load(os.path.join(fdir, "inputs", n + ".npy")) for n in ["input_ids", "attention_mask", "token_type_ids"]}
+    for kind, dtype in (("f16", torch.float16), ("bf16", torch.bfloat16)):
+        rounded = spec["model_class"](mf.Config(**spec["config"]))
+        mf.init_weights(rounded, seed)
+        rounded.eval()
+        with torch.no_grad():
+            for prm in rounded.parameters():
+                prm.copy_(prm.to(dtype).to(torch.float32))
+            want = rounded(*(torch.from_numpy(inp_cls[n]) for n in ["input_ids", "attention_mask", "token_type_ids"])).numpy()
+        art = os.path.join(tmp, kind + ".kiln")
+        r = kiln("compile", os.path.join(hf, "bert_seqcls_" + kind), "-o", art, "--batch", "3", "--seq", "37")
+        if r.returncode:
+            report(False, "bert_seqcls_%s: compile" % kind, r.stderr.strip())
+            continue
+        out = os.path.join(tmp, kind + "_out")
+        run(art, fdir, out)
+        got = np.load(os.path.join(out, "logits.npy"))
+        diff = float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+        report(diff <= 1e-4, "bert_seqcls_%s vs PyTorch on the rounded weights" % kind, "max |diff| %.2e" % diff)
+
     # Bad folders: one line, non-zero exit, the expected words.
-    def bad(name, mutate, expect):
+    def bad(name, mutate, expect, source="bert_seqcls"):
         d = os.path.join(tmp, "bad_" + name)
-        shutil.copytree(os.path.join(hf, "bert_seqcls"), d)
+        shutil.copytree(os.path.join(hf, source), d)
         mutate(d)
         r = kiln("compile", d, "-o", os.path.join(tmp, "bad.kiln"), "--batch", "3", "--seq", "37")
         lines = r.stderr.strip().splitlines()
@@ -153,6 +175,54 @@ def main():
     bad("pytorch_model.bin not a zip", lambda d: (os.remove(os.path.join(d, "model.safetensors")),
                                                   open(os.path.join(d, "pytorch_model.bin"), "wb").write(b"\x80\x02}q\x00." * 3)),
         ["not a zip archive"])
+    # Checkpoints in the wild, damaged: a shard missing, a tensor the index does not list, an unknown integer
+    # tensor, an integer tensor where a weight belongs, a legacy .bin cut short.
+    def rewrite_safetensors(d, change):
+        sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
+        import make_hf_folders as mh
+        p = os.path.join(d, "model.safetensors")
+        with open(p, "rb") as f:
+            data = f.read()
+        n = struct.unpack("<Q", data[:8])[0]
+        header = json.loads(data[8:8 + n])
+        header.pop("__metadata__", None)
+        tensors = {}
+        for k, v in header.items():
+            raw = data[8 + n + v["data_offsets"][0]: 8 + n + v["data_offsets"][1]]
+            np_dtype = {"F32": "<f4", "I64": "<i8"}[v["dtype"]]
+            tensors[k] = torch.from_numpy(np.frombuffer(raw, np_dtype).reshape(v["shape"]).copy())
+        change(tensors)
+        mh.write_safetensors(p, tensors)
+
+    def drop_shard(d):
+        os.remove(os.path.join(d, "model-00002-of-00002.safetensors"))
+
+    def unlisted(d):
+        p = os.path.join(d, "model.safetensors.index.json")
+        with open(p) as f:
+            index = json.load(f)
+        index["weight_map"].pop("classifier.bias")
+        with open(p, "w") as f:
+            json.dump(index, f)
+
+    def cut(d, keep):
+        p = os.path.join(d, "pytorch_model.bin")
+        with open(p, "rb") as f:
+            data = f.read()
+        with open(p, "wb") as f:
+            f.write(data[:keep(len(data))])
+
+    bad("missing shard", drop_shard, ["model.safetensors.index.json' names shard 'model-00002-of-00002.safetensors'",
+                                      "which the folder lacks"], source="bert_seqcls_sharded")
+    bad("tensor not in the index", unlisted, ["holds tensor 'classifier.bias'", "does not list"], source="bert_seqcls_sharded")
+    bad("unknown integer tensor", lambda d: rewrite_safetensors(d, lambda t: t.update({"bert.embeddings.seen_ids": torch.zeros(1, 4, dtype=torch.long)})),
+        ["does not use", "bert.embeddings.seen_ids"], source="bert_seqcls_buffers")
+    bad("integer weight", lambda d: rewrite_safetensors(d, lambda t: t.update({"classifier.bias": torch.zeros(3, dtype=torch.long)})),
+        ["tensor 'classifier.bias' holds i64 values; a weight must be floating point"], source="bert_seqcls_buffers")
+    bad("legacy .bin cut short", lambda d: cut(d, lambda n: n - 100), ["legacy storage", "runs past the end of the file"],
+        source="bert_seqcls_legacy_bin")
+    bad("legacy .bin cut in a pickle", lambda d: cut(d, lambda n: 200), ["pytorch_model.bin'", "truncated"],
+        source="bert_seqcls_legacy_bin")
     print("%d failed" % failures)
     return 1 if failures else 0
 

@@ -149,6 +149,9 @@ def main():
     out("safetensors", "three_dtypes.safetensors", safetensors_bytes({
         "emb.weight": ("F32", np.arange(6, dtype=np.float32).reshape(2, 3)),
         "half": ("F16", np.array([1.0, -2.0], np.float16)), "bf": ("BF16", np.array([0.5, 3.0], np.float32))}))
+    out("safetensors", "buffers.safetensors", safetensors_bytes({
+        "w": ("F32", np.ones(2, np.float32)), "position_ids": ("I64", np.arange(4, dtype=np.int64).reshape(1, 4)),
+        "mask": ("BOOL", np.array([1, 0], np.uint8)), "d": ("F64", np.array([0.25], np.float64))}))
 
     # pytorch_model.bin (torch.save's zip + pickle): contiguous, a transposed view, a parameter, half
     sd = {"a.weight": torch.arange(6, dtype=torch.float32).reshape(2, 3), "a.t": torch.arange(6, dtype=torch.float32).reshape(2, 3).t(),
@@ -156,6 +159,11 @@ def main():
     buf = io.BytesIO()
     torch.save(sd, buf)
     out("torch_pickle", "state_dict.bin", buf.getvalue())
+    # The legacy (non-zip) format, with an expanded int64 buffer, as older transformers checkpoints hold.
+    sd_legacy = dict(sd, pos=torch.arange(5).expand((1, -1)), flags=torch.tensor([True, False]))
+    buf = io.BytesIO()
+    torch.save(sd_legacy, buf, _use_new_zipfile_serialization=False)
+    out("torch_pickle", "legacy_state_dict.bin", buf.getvalue())
 
     # vocab.txt
     out("vocab", "vocab.txt", "\n".join(VOCAB) + "\n")
