@@ -11,6 +11,7 @@ compares every output with the module's own: over the tolerance it raises kiln.V
 measured error. The returned module takes any row count and any sequence length up to the compiled one.
 """
 
+import contextlib
 import inspect
 import os
 import tempfile
@@ -153,6 +154,23 @@ def _unsupported(module, report):
     return lines
 
 
+@contextlib.contextmanager
+def _exported(module, example_inputs, opset, prefix):
+    """Exports `module` in eval mode (its mode restored after) into a temporary folder and analyzes it. Yields
+    (onnx path, input names, example tensors, output names, eager outputs, kiln.analyze report); the folder
+    goes at the end of the block."""
+    names, tensors, by_name = _example_inputs(module, example_inputs)
+    was_training = module.training
+    module.eval()
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            onnx_path = os.path.join(tmp, "model.onnx")
+            out_names, eager = _export(module, names, tensors, by_name, onnx_path, opset)
+            yield onnx_path, names, tensors, out_names, eager, _analyze_file(onnx_path)
+    finally:
+        module.train(was_training)
+
+
 class TracedModule(torch.nn.Module):
     """A torch.nn.Module whose forward runs a compiled Kiln model: torch tensors in (positionally in the
     traced module's input order, or by name), torch tensors out (one, or a tuple in the traced order).
@@ -186,24 +204,15 @@ def trace(module, example_inputs, *, tolerance=None, opset=DEFAULT_OPSET, output
     """
     if not isinstance(module, torch.nn.Module):
         raise InvalidInputError("kiln.torch.trace: expected a torch.nn.Module, not a %s" % type(module).__name__)
-    names, tensors, by_name = _example_inputs(module, example_inputs)
-    was_training = module.training
-    module.eval()
-    try:
-        with tempfile.TemporaryDirectory(prefix="kiln-trace-") as tmp:
-            onnx_path = os.path.join(tmp, "model.onnx")
-            out_names, eager = _export(module, names, tensors, by_name, onnx_path, opset)
-            report = _analyze_file(onnx_path)
-            if not report["all_supported"]:
-                raise InvalidInputError("kiln.torch.trace: %s uses operators Kiln does not support: %s" % (
-                    type(module).__name__, " | ".join(_unsupported(module, report))))
-            if tensors[0].dim() >= 1:
-                compile_options.setdefault("batch", int(tensors[0].shape[0]))
-            if tensors[0].dim() >= 2:
-                compile_options.setdefault("seq", int(tensors[0].shape[1]))
-            model = _compile(onnx_path, output, **compile_options)
-    finally:
-        module.train(was_training)
+    with _exported(module, example_inputs, opset, "kiln-trace-") as (onnx_path, names, tensors, out_names, eager, report):
+        if not report["all_supported"]:
+            raise InvalidInputError("kiln.torch.trace: %s uses operators Kiln does not support: %s" % (
+                type(module).__name__, " | ".join(_unsupported(module, report))))
+        if tensors[0].dim() >= 1:
+            compile_options.setdefault("batch", int(tensors[0].shape[0]))
+        if tensors[0].dim() >= 2:
+            compile_options.setdefault("seq", int(tensors[0].shape[1]))
+        model = _compile(onnx_path, output, **compile_options)
     traced = TracedModule(model)
     try:
         traced.verification = verify(traced, dict(zip(names, tensors)), eager, tolerance)
@@ -246,16 +255,8 @@ def load(path, **engine_options) -> TracedModule:
 def analyze(module, example_inputs, *, opset=DEFAULT_OPSET, print_table=True) -> dict:
     """Exports `module` as trace does and prints Kiln's operator-support table for it; returns the report
     (kiln.analyze's dict, with "unsupported": one line per unsupported op naming its nodes and modules)."""
-    names, tensors, by_name = _example_inputs(module, example_inputs)
-    was_training = module.training
-    module.eval()
-    try:
-        with tempfile.TemporaryDirectory(prefix="kiln-analyze-") as tmp:
-            onnx_path = os.path.join(tmp, "model.onnx")
-            _export(module, names, tensors, by_name, onnx_path, opset)
-            report = _analyze_file(onnx_path)
-    finally:
-        module.train(was_training)
+    with _exported(module, example_inputs, opset, "kiln-analyze-") as exported:
+        onnx_path, report = exported[0], exported[5]
     report["table"] = report["table"].replace(onnx_path, type(module).__name__)
     report["model"] = type(module).__name__
     report["unsupported"] = _unsupported(module, report)
